@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Developer entry point: ``python3 dev.py demo`` and ``python3 dev.py test``.
+
+Only the standard library is used here, so the two quick-start commands work on
+a fresh machine that has nothing but Python.  Everything else is installed into
+``.venvs/`` from the lock files in ``requirements/``:
+
+* ``.venvs/tools``     - a plain venv holding ``uv`` (installed with pip);
+* ``.venvs/django52``  - Django 5.2 LTS on Python 3.11+;
+* ``.venvs/django6``   - Django 6.x on Python 3.12+ (found on PATH or in pyenv).
+
+``test`` runs, for every environment: ``makemigrations --check`` and pytest on
+SQLite, and on PostgreSQL too when ``DATABASE_URL`` is set; then ruff and the
+Sphinx build (warnings are errors) once.  It ends with one summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENVS = ROOT / ".venvs"
+UV_REQUIREMENT = "uv>=0.5,<1"
+
+# name -> (lock file, minimum Python (major, minor))
+ENVIRONMENTS = {
+    "django52": ("requirements/django52.txt", (3, 11)),
+    "django6": ("requirements/django6.txt", (3, 12)),
+}
+DEMO_ENVIRONMENT = "django52"
+
+
+def say(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def run(cmd: list[str], **kwargs) -> int:
+    print("$ " + " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], **kwargs)
+
+
+def check(cmd: list[str], **kwargs) -> None:
+    code = run(cmd, **kwargs)
+    if code:
+        sys.exit(f"dev.py: command failed with exit code {code}: {cmd[0]}")
+
+
+# --- interpreters and environments -------------------------------------------
+
+
+def python_version(executable: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run(
+            [executable, "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.split()
+        return int(out[0]), int(out[1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def find_python(minimum: tuple[int, int]) -> str | None:
+    """The oldest interpreter that is at least ``minimum`` (PATH, then pyenv)."""
+    if sys.version_info[:2] >= minimum:
+        return sys.executable
+    candidates = []
+    for minor in range(minimum[1], minimum[1] + 4):
+        found = shutil.which(f"python{minimum[0]}.{minor}")
+        if found:
+            candidates.append(found)
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    pattern = os.path.join(pyenv_root, "versions", "3.*", "bin", "python3")
+    candidates += sorted(glob.glob(pattern), key=_version_key)
+    for candidate in candidates:
+        version = python_version(candidate)
+        if version and version >= minimum:
+            return candidate
+    return None
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    match = re.search(r"versions/(\d+)\.(\d+)\.?(\d*)", path)
+    return tuple(int(p or 0) for p in match.groups()) if match else (0,)
+
+
+def venv_python(path: Path) -> Path:
+    return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_uv() -> Path:
+    tools = VENVS / "tools"
+    uv = tools / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
+    if not uv.exists():
+        say("bootstrapping uv into .venvs/tools")
+        venv.EnvBuilder(with_pip=True, clear=True).create(tools)
+        check([venv_python(tools), "-m", "pip", "install", "-q", UV_REQUIREMENT])
+    return uv
+
+
+def ensure_environment(name: str) -> Path | None:
+    """Create or update ``.venvs/<name>`` from its lock file; None if no Python."""
+    lock, minimum = ENVIRONMENTS[name]
+    interpreter = find_python(minimum)
+    if interpreter is None:
+        return None
+    uv = ensure_uv()
+    target = VENVS / name
+    stamp = target / ".locked-from"
+    wanted = f"{interpreter}\n{(ROOT / lock).read_text()}\n{(ROOT / 'setup.cfg').read_text()}"
+    if stamp.exists() and stamp.read_text() == wanted:
+        return venv_python(target)
+    say(f"preparing .venvs/{name} ({lock}, {interpreter})")
+    check([uv, "venv", "--quiet", "--python", interpreter, target])
+    env = {**os.environ, "VIRTUAL_ENV": str(target)}
+    check([uv, "pip", "sync", "--quiet", ROOT / lock], env=env)
+    check([uv, "pip", "install", "--quiet", "--no-deps", "-e", ROOT], env=env)
+    stamp.write_text(wanted)
+    return venv_python(target)
+
+
+# --- commands ----------------------------------------------------------------
+
+
+class Tally:
+    """Adds up pytest's closing lines so one summary line ends the run."""
+
+    def __init__(self) -> None:
+        self.passed = self.failed = self.skipped = 0
+        self.problems: list[str] = []
+
+    def pytest(self, label: str, python: Path, args: list[str], env: dict) -> None:
+        say(f"pytest [{label}]")
+        proc = subprocess.Popen(
+            [str(python), "-m", "pytest", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        last = ""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            if line.strip():
+                last = line
+        code = proc.wait()
+        counts = dict(
+            (word, int(n))
+            for n, word in re.findall(r"(\d+) (passed|failed|skipped|error)", last)
+        )
+        self.passed += counts.get("passed", 0)
+        self.failed += counts.get("failed", 0) + counts.get("error", 0)
+        self.skipped += counts.get("skipped", 0)
+        if code:
+            self.problems.append(f"pytest [{label}] exited {code}")
+
+    def step(self, label: str, cmd: list, env: dict | None = None) -> None:
+        say(label)
+        if run(cmd, cwd=ROOT, env=env):
+            self.problems.append(label)
+
+
+def command_test(options: argparse.Namespace) -> int:
+    tally = Tally()
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    wanted = options.env or list(ENVIRONMENTS)
+    pythons: dict[str, Path] = {}
+    for name in wanted:
+        python = ensure_environment(name)
+        if python is None:
+            minimum = ".".join(map(str, ENVIRONMENTS[name][1]))
+            message = f"no Python >= {minimum} found for the {name} environment"
+            if ci:
+                sys.exit(f"dev.py: {message}; CI must test every environment.")
+            print(f"WARNING: {message}; it is NOT tested on this machine.")
+            continue
+        pythons[name] = python
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    for name, python in pythons.items():
+        base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        base_env["PYTHONPATH"] = str(ROOT)
+        tally.step(
+            f"makemigrations --check [{name}]",
+            [python, "-m", "django", "makemigrations", "--check", "--dry-run"],
+            env={**base_env, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        )
+        tally.pytest(f"{name}, sqlite", python, options.pytest_args, base_env)
+        if database_url:
+            pg_env = {**base_env, "DATABASE_URL": database_url}
+            tally.pytest(f"{name}, postgresql", python, options.pytest_args, pg_env)
+
+    if pythons and not options.no_lint:
+        python = next(iter(pythons.values()))
+        tally.step("ruff check", [python, "-m", "ruff", "check", "."])
+        tally.step("ruff format --check", [python, "-m", "ruff", "format", "--check", "."])
+        tally.step(
+            "sphinx (warnings are errors)",
+            [python, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+             "docs", VENVS / "docs-html"],
+        )
+
+    say("summary")
+    for problem in tally.problems:
+        print(f"FAILED: {problem}")
+    print(f"{tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped")
+    if not pythons:
+        return 1
+    return 1 if (tally.problems or tally.failed) else 0
+
+
+def command_demo(options: argparse.Namespace) -> int:
+    python = ensure_environment(DEMO_ENVIRONMENT)
+    if python is None:
+        sys.exit("dev.py: the demo needs Python 3.11 or newer.")
+    args = [python, ROOT / "testsite" / "demo.py", *options.demo_args]
+    return subprocess.call([str(a) for a in args], cwd=ROOT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    test = sub.add_parser("test", help="run the whole test suite (all environments)")
+    test.add_argument(
+        "--env", action="append", choices=list(ENVIRONMENTS),
+        help="only this environment (repeatable); default: all",
+    )
+    test.add_argument("--no-lint", action="store_true", help="skip ruff and sphinx")
+    test.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
+    demo = sub.add_parser("demo", help="start the demo site (see testsite/demo.py)")
+    demo.add_argument("demo_args", nargs="*", help="passed on to testsite/demo.py")
+    options = parser.parse_args(argv)
+    if options.command == "test":
+        return command_test(options)
+    return command_demo(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Test settings: the demo blog's settings, on an in-memory or PostgreSQL database."""
+
+import os
+
+import dj_database_url
+
+from testsite.settings import *  # noqa: F403
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+SITE_DOMAIN = "testserver"
+SITE_SSL = True
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or "sqlite://:memory:", conn_max_age=0
+    )
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {"version": 1, "disable_existing_loggers": False}

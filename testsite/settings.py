@@ -1,0 +1,83 @@
+"""Settings of the demo blog: wired exactly as a site using vox_activity is.
+
+The origin comes from the environment so that two instances can run side by
+side (``TESTSITE_DOMAIN=127.0.0.1:8002``); each gets its own SQLite file.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE = os.environ.get("TESTSITE_INSTANCE", "default")
+
+SECRET_KEY = os.environ.get("TESTSITE_SECRET_KEY", "demo-only-not-secret")
+DEBUG = os.environ.get("TESTSITE_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+USE_TZ = True
+ROOT_URLCONF = "testsite.urls"
+WSGI_APPLICATION = "testsite.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "/static/"
+LOGIN_URL = "/admin/login/"
+
+# The site's public origin, used for every ActivityPub IRI.
+SITE_DOMAIN = os.environ.get("TESTSITE_DOMAIN", "127.0.0.1:8000")
+SITE_SSL = os.environ.get("TESTSITE_SSL", "0") == "1"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "vox_activity",  # before django_vox
+    "django_vox",
+    "testsite.blog",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "vox_activity.middleware.ActivityPubMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL")
+        or f"sqlite:///{BASE_DIR.parent / '.venvs' / f'testsite-{INSTANCE}.sqlite3'}"
+    )
+}
+
+# django-vox: our backend, and our linear-time issue path.
+DJANGO_VOX_BACKENDS = ["vox_activity.backend.Backend"]
+DJANGO_VOX_ISSUE_METHOD = "vox_activity.issue.issue_now"
+
+VOX_ACTIVITY = {"PAGE_SIZE": 20}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"vox_activity": {"handlers": ["console"], "level": "INFO"}},
+}

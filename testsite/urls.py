@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from testsite.blog import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", views.home, name="home"),
+    path("~<str:username>/", views.author, name="author"),
+    path("articles/<slug:slug>/", views.article, name="article"),
+    path("", include("vox_activity.urls")),
+]

@@ -1,0 +1,3 @@
+"""vox_activity: an ActivityPub backend for the django-vox notification framework."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,238 @@
+"""Local actors: from paths and IRIs to registered instances, and back.
+
+A local actor is an instance of a model registered with django-vox's
+``registry.objects.add(Model, Registration, regex=...)`` whose registration's
+``has_activity_endpoint(instance)`` is True.  Its IRI is the registry's
+reverse of that regex made absolute; its endpoints hang below it
+(``/~alice/`` → ``/~alice/inbox``).
+
+Recipient lists are resolved with :func:`resolve_local_actors`, which costs
+one query per registered model, however many IRIs it is given.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model, Q
+from django.urls import reverse
+
+from .activities import ACTIVITY_JSON, SECURITY_CONTEXT, build_context, to_json
+from .registration import ACTOR_TYPES, hook
+from .site import absolute_iri, local_path
+
+ENDPOINTS = ("inbox", "outbox", "followers", "following")
+#: Most values in one ``IN (...)`` lookup (below SQLite's and PostgreSQL's
+#: bound-parameter limits), and most ``OR``-ed multi-field lookups per query.
+_IN_CHUNK = 20_000
+_QUERY_CHUNK = 500
+
+
+def _registry():
+    from django_vox import registry
+
+    return registry.objects
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """A path matched by a registered model's regex."""
+
+    model: type[Model]
+    kwargs: dict[str, str]
+
+
+def match_path(path: str) -> list[RouteMatch]:
+    """Every registered model whose regex matches ``path`` (a site path)."""
+    relative = path[1:] if path.startswith("/") else path
+    matches = []
+    for model, item in _registry().items():
+        if not item.has_url:
+            continue
+        found = item.match(relative)
+        if found:
+            kwargs = found[2] if isinstance(found, tuple) else found.kwargs
+            matches.append(RouteMatch(model, {k: str(v) for k, v in kwargs.items()}))
+    return matches
+
+
+def registration_for(instance_or_model: Any) -> Any:
+    model = instance_or_model if isinstance(instance_or_model, type) else type(
+        instance_or_model
+    )
+    registry = _registry()
+    return registry[model].registration if model in registry else None
+
+
+def is_actor(instance: Any) -> bool:
+    """Is ``instance`` a local actor (registered with a URL, endpoint enabled)?"""
+    if instance is None or getattr(instance, "pk", None) is None:
+        return False
+    registry = _registry()
+    item = registry.get(type(instance))
+    if item is None or not item.has_url:
+        return False
+    return bool(item.registration.has_activity_endpoint(instance))
+
+
+def route_kwargs(instance: Any) -> dict[str, Any]:
+    item = _registry().get(type(instance))
+    if item is None or not item.has_url:
+        return {}
+    return {name: getattr(instance, name, None) for name in item.reverse_params}
+
+
+def actor_path(instance: Any) -> str | None:
+    item = _registry().get(type(instance))
+    if item is None or not item.has_url:
+        return None
+    return item.reverse(instance)
+
+
+def actor_iri(instance: Any) -> str | None:
+    """The absolute IRI of a registered instance (its actor id if it is one)."""
+    path = actor_path(instance)
+    return absolute_iri(path) if path is not None else None
+
+
+def endpoint_iri(actor: str, endpoint: str) -> str:
+    """``https://site/~alice/`` + ``inbox`` → ``https://site/~alice/inbox``."""
+    return actor.rstrip("/") + "/" + endpoint
+
+
+def split_endpoint(path: str) -> tuple[str, str | None]:
+    """``/~alice/inbox`` → (``/~alice``, ``inbox``); other paths → (path, None)."""
+    head, _, last = path.rstrip("/").rpartition("/")
+    if last in ENDPOINTS and head:
+        return head, last
+    return path, None
+
+
+def actor_for_path(path: str) -> Any | None:
+    """The local actor whose IRI has this path (with or without trailing /)."""
+    candidates = [path] if path.endswith("/") else [path, path + "/"]
+    for candidate in candidates:
+        for route in match_path(candidate):
+            try:
+                instance = route.model._default_manager.filter(**route.kwargs).first()
+            except (ValueError, TypeError):  # e.g. "abc" for an integer pk
+                continue
+            if instance is not None and is_actor(instance):
+                return instance
+    return None
+
+
+def actor_for_iri(iri: str) -> Any | None:
+    path = local_path(iri)
+    return actor_for_path(path) if path is not None else None
+
+
+def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model]:
+    """Map the IRIs that name local actors to their instances, in bulk.
+
+    IRIs that are not on this site, match no registered regex, name no row,
+    or name an instance whose registration says it is not an actor are left
+    out.  One query per registered model that any IRI matched.
+    """
+    wanted: dict[type, dict[tuple, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for iri in dict.fromkeys(iris):
+        path = local_path(iri)
+        if path is None:
+            continue
+        for route in match_path(path):
+            key = tuple(sorted(route.kwargs.items()))
+            wanted[route.model][key].append(iri)
+
+    found: dict[str, Model] = {}
+    for model, by_kwargs in wanted.items():
+        fields = [name for name, _ in next(iter(by_kwargs))]
+        for instance in _fetch(model, list(by_kwargs)):
+            key = tuple(sorted((f, str(getattr(instance, f))) for f in fields))
+            for iri in by_kwargs.get(key, ()):
+                if iri not in found and is_actor(instance):
+                    found[iri] = instance
+    return found
+
+
+def _fetch(model: type[Model], keys: list[tuple]) -> Iterable[Model]:
+    """Rows of ``model`` matching any of ``keys`` (tuples of (field, value))."""
+    manager = model._default_manager
+    fields = {name for key in keys for name, _ in key}
+    if len(fields) == 1:
+        (field,) = fields
+        values = [value for key in keys for _, value in key]
+        rows = []
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = values[start : start + _IN_CHUNK]
+            try:
+                rows.extend(manager.filter(**{f"{field}__in": chunk}))
+            except (ValueError, TypeError):  # a value the field cannot hold
+                continue
+        return rows
+    rows: list[Model] = []
+    for start in range(0, len(keys), _QUERY_CHUNK):
+        condition = Q()
+        for key in keys[start : start + _QUERY_CHUNK]:
+            condition |= Q(**dict(key))
+        try:
+            rows.extend(manager.filter(condition))
+        except (ValueError, TypeError):
+            continue
+    return rows
+
+
+# --- actor documents ---------------------------------------------------------
+
+
+def shared_inbox_iri() -> str:
+    return absolute_iri(reverse("vox_activity:shared-inbox"))
+
+
+def actor_document(instance: Any) -> dict[str, Any]:
+    """The ActivityPub actor document of a local actor, as Mastodon reads it."""
+    registration = registration_for(instance)
+    iri = actor_iri(instance)
+    contexts: list[dict] = []
+    base = to_json(registration.get_activity_object(instance), contexts)
+    document: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
+    document.pop("@context", None)
+    actor_type = hook(registration, "get_activity_actor_type")(instance)
+    if actor_type not in ACTOR_TYPES and document.get("type") in ACTOR_TYPES:
+        actor_type = document["type"]
+    url = hook(registration, "get_activity_url")(instance)
+    document.update(
+        {
+            "id": iri,
+            "type": actor_type,
+            "preferredUsername": hook(registration, "get_activity_username")(instance),
+            "name": hook(registration, "get_activity_name")(instance),
+            "url": url or iri,
+            "inbox": endpoint_iri(iri, "inbox"),
+            "outbox": endpoint_iri(iri, "outbox"),
+            "followers": endpoint_iri(iri, "followers"),
+            "following": endpoint_iri(iri, "following"),
+            "endpoints": {"sharedInbox": shared_inbox_iri()},
+        }
+    )
+    context = build_context(contexts)
+    context = [context] if isinstance(context, str) else list(context)
+    context.insert(1, SECURITY_CONTEXT)
+    return {"@context": context, **document}
+
+
+__all__ = [
+    "ACTIVITY_JSON",
+    "ENDPOINTS",
+    "actor_document",
+    "actor_for_iri",
+    "actor_for_path",
+    "actor_iri",
+    "endpoint_iri",
+    "is_actor",
+    "match_path",
+    "resolve_local_actors",
+    "split_endpoint",
+]

@@ -1,0 +1,146 @@
+"""The django-vox backend: notifications in, ActivityStreams activities out.
+
+django-vox renders a notification's templates for each backend and calls
+:meth:`Backend.build_message` (which must return a string: django-vox keeps it
+in ``FailedMessage`` rows when sending fails), then
+:meth:`Backend.send_message` with the recipients' ``activity`` addresses.
+Building is pure; sending hands the activity to :func:`vox_activity.publish.publish`.
+
+This module is imported while django-vox builds its backend registry, so it
+must not import models at module level.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django_vox.backends import base
+
+from .activities import activity_type_for, build_context, to_json
+
+__all__ = ("Backend",)
+
+
+def _parameter(parameters: Any, name: str) -> Any:
+    """``parameters[name]`` or None; works on dicts and django-vox previews."""
+    try:
+        return parameters[name] if name in parameters else None
+    except (KeyError, AttributeError, TypeError):
+        return None
+
+
+def reference_to(instance: Any, contexts: list) -> Any:
+    """How ``instance`` appears inside an activity.
+
+    A local actor is referenced by its actor IRI; any other model by its
+    registration's ``get_activity_object`` (``__activity__()``, or an Object
+    with the ``get_absolute_url`` IRI); aspy objects, dicts and strings as
+    they are.
+    """
+    from .actors import is_actor, registration_for
+    from .actors import actor_iri as iri_of_actor
+
+    if instance is None or instance == {}:
+        return None
+    if isinstance(instance, (str, dict)) or hasattr(instance, "part_to_dict"):
+        return to_json(instance, contexts)
+    if is_actor(instance):
+        return iri_of_actor(instance)
+    registration = registration_for(instance)
+    if registration is not None:
+        return to_json(registration.get_activity_object(instance), contexts)
+    if hasattr(instance, "__activity__"):
+        return to_json(instance.__activity__(), contexts)
+    if hasattr(instance, "get_absolute_url"):
+        from .site import absolute_iri
+
+        return absolute_iri(instance.get_absolute_url())
+    return None
+
+
+class Backend(base.Backend):
+    """ActivityPub backend for django-vox (``DJANGO_VOX_BACKENDS`` entry)."""
+
+    ID = "activity"
+    PROTOCOL = "activity"
+    VERBOSE_NAME = _("ActivityPub")
+    USE_SUBJECT = True
+    EDITOR_TYPE = "html-light"
+    ALLOW_MANUAL_SENDING = False
+
+    @classmethod
+    def render(cls, subject: str, body: str, parameters: Any) -> tuple[str, str]:
+        """The rendered subject (becomes ``name``) and body (``summary``)."""
+        context = base.Context(dict(_as_dict(parameters)), autoescape=cls.ESCAPE_HTML)
+        name = base.template_from_string(subject).render(context) if subject else ""
+        summary = base.template_from_string(body).render(context) if body else ""
+        # Template output is already escaped (autoescape on), so still safe.
+        return mark_safe(name.strip()), mark_safe(summary.strip())  # noqa: S308
+
+    @classmethod
+    def build_activity(
+        cls, subject: str, body: str, parameters: Any
+    ) -> dict[str, Any]:
+        """The activity for one notification, without id or addressing yet."""
+        name, summary = cls.render(subject, body, parameters)
+        contexts: list[dict] = []
+        notification = _parameter(parameters, "notification")
+        activity_object = _parameter(parameters, "activity_object")
+        if activity_object is None:
+            activity_object = reference_to(_parameter(parameters, "object"), contexts)
+        else:
+            activity_object = to_json(activity_object, contexts)
+        activity: dict[str, Any] = {
+            "type": activity_type_for(notification),
+        }
+        actor = reference_to(_parameter(parameters, "actor"), contexts)
+        if actor is not None:
+            activity["actor"] = actor
+        if activity_object is not None:
+            activity["object"] = activity_object
+        target = reference_to(_parameter(parameters, "target"), contexts)
+        if target is not None:
+            activity["target"] = target
+        if name:
+            activity["name"] = name
+        if summary:
+            activity["summary"] = summary
+        return {"@context": build_context(contexts), **activity}
+
+    @classmethod
+    def build_message(
+        cls, subject: str, body: str, parameters: dict, attachments: list
+    ) -> str:
+        return json.dumps(cls.build_activity(subject, body, parameters))
+
+    @classmethod
+    def preview_message(cls, subject: str, body: str, parameters: Any) -> str:
+        """HTML for django-vox's admin preview: the type, name and summary."""
+        name, summary = cls.render(subject, body, parameters)
+        notification = _parameter(parameters, "notification")
+        return format_html(
+            '<div class="vox-activity-preview"><div><em>{}</em></div>'
+            "<div><strong>{}</strong></div><div>{}</div></div>",
+            activity_type_for(notification) if notification else _("Activity"),
+            name,
+            summary,
+        )
+
+    def send_message(
+        self, from_address: str, to_addresses: list[str], message: str
+    ) -> None:
+        from .publish import publish
+
+        publish(json.loads(message), to_addresses)
+
+
+def _as_dict(parameters: Any) -> dict:
+    """django-vox passes a dict when issuing and a PreviewParameters in admin."""
+    if isinstance(parameters, dict):
+        return parameters
+    names = ("object", "content", "actor", "source", "target", "notification")
+    return {name: parameters[name] for name in names if name in parameters}

@@ -1,0 +1,102 @@
+"""Client-to-server posts to a local actor's outbox.
+
+The owner (see ``is_activity_owner``) posts an activity as JSON with an
+ActivityPub content type:
+
+* ``Read`` whose ``object`` is an activity in the owner's inbox marks it read.
+* Any other type is handed, as django-vox does, to an ``activity_<type>``
+  method of the local object named by ``object`` (for ``Create``, a new
+  unsaved instance built from the object IRI): ``method(activity, actor)``.
+  A method may return an ``HttpResponse``; otherwise the answer is 200.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from .activities import iri_of
+from .actors import match_path
+from .conf import get_setting
+from .models import Activity, InboxItem
+from .responses import error_response
+from .site import local_path
+
+
+def _read_json(request: HttpRequest) -> dict | HttpResponse:
+    limit = get_setting("MAX_BODY_SIZE")
+    length = request.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        return error_response(413, f"The body is larger than {limit} bytes.")
+    body = request.body
+    if len(body) > limit:
+        return error_response(413, f"The body is larger than {limit} bytes.")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return error_response(400, f"The body is not valid JSON: {exc}")
+    if not isinstance(data, dict):
+        return error_response(400, "The body must be a JSON object (an activity).")
+    return data
+
+
+def handle_outbox_post(request: HttpRequest, actor: Any) -> HttpResponse:
+    data = _read_json(request)
+    if isinstance(data, HttpResponse):
+        return data
+    activity_type = data.get("type")
+    if not isinstance(activity_type, str) or not activity_type.isalnum():
+        return error_response(400, 'The activity needs a "type", such as "Read".')
+    object_iri = iri_of(data.get("object"))
+    if not object_iri:
+        return error_response(400, 'The activity needs an "object" (an IRI).')
+    if activity_type == "Read":
+        return mark_read(actor, object_iri)
+    return hand_to_object(actor, activity_type, object_iri, data)
+
+
+def mark_read(actor: Any, activity_iri: str) -> HttpResponse:
+    activity = Activity.objects.filter(iri=activity_iri).first()
+    items = InboxItem.objects.for_owner(actor)
+    if activity is None or not items.filter(activity=activity).exists():
+        return error_response(404, f"{activity_iri} is not in this inbox.")
+    items.filter(activity=activity).mark_read()
+    return HttpResponse(status=204)
+
+
+def hand_to_object(
+    actor: Any, activity_type: str, object_iri: str, data: dict
+) -> HttpResponse:
+    target = local_object(object_iri, create=activity_type == "Create")
+    if target is None:
+        return error_response(404, f"No object on this site has the IRI {object_iri}.")
+    method = getattr(target, f"activity_{activity_type.lower()}", None)
+    if not callable(method):
+        return error_response(
+            400,
+            f"{type(target).__name__} objects do not accept {activity_type} "
+            f"activities (they have no activity_{activity_type.lower()} method).",
+        )
+    result = method(data, actor)
+    if isinstance(result, HttpResponse):
+        return result
+    return HttpResponse(status=200)
+
+
+def local_object(iri: str, *, create: bool = False) -> Any | None:
+    """The registered local object with this IRI (a new unsaved one if ``create``)."""
+    path = local_path(iri)
+    if path is None:
+        return None
+    for route in match_path(path):
+        if create:
+            return route.model(**route.kwargs)
+        try:
+            found = route.model._default_manager.filter(**route.kwargs).first()
+        except (ValueError, TypeError):
+            continue
+        if found is not None:
+            return found
+    return None

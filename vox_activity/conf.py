@@ -1,0 +1,65 @@
+"""Every vox_activity setting, its default, and one accessor.
+
+Sites configure the package with one dict in their settings::
+
+    VOX_ACTIVITY = {"PAGE_SIZE": 50}
+
+Values are read through :func:`get_setting` on every use (cached, and the
+cache is cleared on Django's ``setting_changed`` signal), so
+``override_settings`` works in tests and nothing is read at import time.
+``SITE_DOMAIN`` and ``SITE_SSL`` stay top-level settings because django-vox
+reads them too; see :mod:`vox_activity.site`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+SETTINGS_NAME = "VOX_ACTIVITY"
+
+DEFAULTS: dict[str, Any] = {
+    # Items per page of inbox, outbox, followers and following collections.
+    "PAGE_SIZE": 20,
+    # Largest page a client may ask for with ?limit=.
+    "MAX_PAGE_SIZE": 200,
+    # Largest JSON body accepted on the outbox (client-to-server) endpoint.
+    "MAX_BODY_SIZE": 1024 * 1024,
+
+
+}
+
+
+@lru_cache(maxsize=1)
+def _user_settings() -> dict[str, Any]:
+    value = getattr(settings, SETTINGS_NAME, {})
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(
+            f"settings.{SETTINGS_NAME} must be a dict, e.g. "
+            f'{SETTINGS_NAME} = {{"PAGE_SIZE": 50}}; got {type(value).__name__}.'
+        )
+    unknown = set(value) - set(DEFAULTS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Unknown key(s) in settings.{SETTINGS_NAME}: {', '.join(sorted(unknown))}. "
+            f"Known keys: {', '.join(sorted(DEFAULTS))} (see docs/settings.rst)."
+        )
+    return value
+
+
+def get_setting(name: str) -> Any:
+    """The value of ``VOX_ACTIVITY[name]``, or its documented default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"{name!r} is not a vox_activity setting")
+    return _user_settings().get(name, DEFAULTS[name])
+
+
+@receiver(setting_changed)
+def _clear_cache(*, setting: str, **_kwargs: Any) -> None:
+    if setting == SETTINGS_NAME:
+        _user_settings.cache_clear()

@@ -1,0 +1,101 @@
+"""The registration hooks that make a model an ActivityPub actor.
+
+Actors are registered the django-vox way::
+
+    from django_vox.registry import objects
+    from vox_activity.registration import ActorRegistration
+
+    class UserVox(ActorRegistration):
+        ...
+
+    objects.add(User, UserVox, regex=r"^~(?P<username>\\w+)/$")
+
+:class:`ActorRegistration` is a django-vox ``Registration`` whose hooks all have
+working defaults.  A plain ``django_vox.registry.Registration`` works too, as
+long as ``has_activity_endpoint()`` returns True: vox_activity looks each hook
+up on the site's registration first and falls back to the defaults below, so
+a site overrides only what it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django_vox.registry import Registration, provides_contacts
+
+#: The actor types of ActivityStreams 2.0.
+ACTOR_TYPES = ("Application", "Group", "Organization", "Person", "Service")
+
+
+class ActorRegistration(Registration):
+    """A django-vox registration for models whose instances are actors."""
+
+    #: ``type`` of the actor document unless :meth:`get_activity_actor_type`
+    #: says otherwise.
+    activity_actor_type = "Person"
+
+    def has_activity_endpoint(self, instance: Any) -> bool:
+        """True: every instance is an actor (return False to hide some)."""
+        return True
+
+    @provides_contacts("activity")
+    def activity_contacts(self, instance: Any, notification: Any) -> Iterator[str]:
+        """Notifications for this actor go to its inbox: yield its actor IRI."""
+        from .actors import actor_iri
+
+        iri = actor_iri(instance)
+        if iri:
+            yield iri
+
+    def get_activity_actor_type(self, instance: Any) -> str:
+        return getattr(self, "activity_actor_type", "Person")
+
+    def get_activity_username(self, instance: Any) -> str:
+        """``preferredUsername`` (and, later, the WebFinger name).
+
+        Default: ``get_username()`` if the model has it (Django users), else
+        the single value captured by the registration's URL regex, else the pk.
+        """
+        if hasattr(instance, "get_username"):
+            return str(instance.get_username())
+        from .actors import route_kwargs
+
+        kwargs = route_kwargs(instance)
+        if len(kwargs) == 1:
+            return str(next(iter(kwargs.values())))
+        return str(instance.pk)
+
+    def get_activity_name(self, instance: Any) -> str:
+        """The actor's display ``name``; default ``str(instance)``."""
+        return str(instance)
+
+    def get_activity_url(self, instance: Any) -> str | None:
+        """The actor's human-readable page (``url``); default get_absolute_url."""
+        if hasattr(instance, "get_absolute_url"):
+            from .site import absolute_iri
+
+            return absolute_iri(instance.get_absolute_url())
+        return None
+
+    def is_activity_owner(self, instance: Any, request: Any) -> bool:
+        """May ``request`` read this actor's inbox and post to its outbox?
+
+        Default: the logged-in user *is* the actor.  Actors that are not users
+        (groups, projects) must override this, e.g. to check membership.
+        """
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return False
+        return type(user)._meta.concrete_model is type(
+            instance
+        )._meta.concrete_model and str(user.pk) == str(instance.pk)
+
+
+def hook(registration: Any, name: str) -> Callable[..., Any]:
+    """The site's hook ``name`` if its registration defines it, else ours."""
+    method = getattr(registration, name, None)
+    if callable(method):
+        return method
+    default = getattr(ActorRegistration, name)
+    return default.__get__(registration, type(registration))

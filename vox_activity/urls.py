@@ -1,0 +1,19 @@
+"""URLs of vox_activity; include them at the site's root::
+
+    path("", include("vox_activity.urls"))
+
+Actor documents and their inbox/outbox/followers/following live on the
+actors' own paths and are served by ``ActivityPubMiddleware`` instead.
+"""
+
+from django.urls import path
+
+from . import views
+
+app_name = "vox_activity"
+
+urlpatterns = [
+    path("activitypub/activities/<uuid:activity_uuid>", views.activity_view,
+         name="activity"),
+    path("activitypub/inbox", views.shared_inbox_view, name="shared-inbox"),
+]  # fmt: skip

@@ -1,0 +1,160 @@
+"""ActivityPub views: actor documents, inbox, outbox, collections, activities.
+
+Actor views are reached through :class:`~vox_activity.middleware.ActivityPubMiddleware`
+(actor paths belong to the site's own URLconf, which serves them as HTML);
+activity documents and the shared inbox through ``vox_activity.urls``.
+Every error is JSON with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from . import client
+from .activities import AS_CONTEXT
+from .actors import actor_document, actor_iri, endpoint_iri, registration_for
+from .models import Activity, InboxItem
+from .paging import PageRequestError, collection, collection_page, is_page_request
+from .registration import hook
+from .responses import activity_response, error_response
+
+READ_CONTEXT = [AS_CONTEXT, {"dateRead": "https://schema.org/dateRead"}]
+
+
+def is_owner(request: HttpRequest, actor: Any) -> bool:
+    return bool(hook(registration_for(actor), "is_activity_owner")(actor, request))
+
+
+def _not_allowed(*methods: str) -> HttpResponse:
+    return error_response(
+        405, f"Use {' or '.join(methods)} here.", Allow=", ".join(methods)
+    )
+
+
+def _paged(
+    request: HttpRequest,
+    iri: str,
+    queryset,
+    render: Callable[[Any], Any],
+    context: Any = AS_CONTEXT,
+) -> HttpResponse:
+    try:
+        if is_page_request(request.GET):
+            data = collection_page(iri, queryset, request.GET, render, context)
+        else:
+            data = collection(iri, queryset.count())
+    except PageRequestError as exc:
+        return error_response(400, str(exc))
+    return activity_response(data, request)
+
+
+# --- actor endpoints (dispatched by the middleware) --------------------------
+
+
+def actor_view(request: HttpRequest, actor: Any) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET")
+    return activity_response(actor_document(actor), request)
+
+
+def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(
+            501,
+            "This server does not accept activities from other servers yet.",
+        )
+    if not is_owner(request, actor):
+        return error_response(403, "Only the owner of this inbox may read it.")
+
+    def render(item: InboxItem) -> dict:
+        data = item.activity.to_ap()
+        data.pop("@context", None)
+        data["dateRead"] = item.read_at.isoformat() if item.read_at else None
+        return data
+
+    items = InboxItem.objects.for_owner(actor).select_related("activity")
+    iri = endpoint_iri(actor_iri(actor), "inbox")
+    return _paged(request, iri, items, render, READ_CONTEXT)
+
+
+def outbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
+    if request.method == "POST":
+        if not is_owner(request, actor):
+            return error_response(403, "Only the owner of this outbox may post to it.")
+        # Our middleware calls views directly, so Django's CsrfViewMiddleware
+        # never sees them: enforce CSRF here for session-authenticated posts.
+        return csrf_protect(client.handle_outbox_post)(request, actor)
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET", "POST")
+
+    def render(activity: Activity) -> dict:
+        data = activity.to_ap()
+        data.pop("@context", None)
+        return data
+
+    activities = Activity.objects.public().by_actor(actor_iri(actor))
+    iri = endpoint_iri(actor_iri(actor), "outbox")
+    return _paged(request, iri, activities, render)
+
+
+def _empty_collection(name: str) -> Callable[[HttpRequest, Any], HttpResponse]:
+    def view(request: HttpRequest, actor: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return _not_allowed("GET")
+        iri = endpoint_iri(actor_iri(actor), name)
+        return _paged(request, iri, Activity.objects.none(), lambda row: row)
+
+    view.__name__ = f"{name}_view"
+    view.__doc__ = f"The actor's {name}: empty until federation is enabled."
+    return view
+
+
+followers_view = _empty_collection("followers")
+following_view = _empty_collection("following")
+
+ACTOR_VIEWS: dict[str | None, Callable[[HttpRequest, Any], HttpResponse]] = {
+    None: actor_view,
+    "inbox": inbox_view,
+    "outbox": outbox_view,
+    "followers": followers_view,
+    "following": following_view,
+}
+
+
+# --- views of vox_activity.urls ----------------------------------------------
+
+
+def activity_view(request: HttpRequest, activity_uuid) -> HttpResponse:
+    """A stored local activity: public ones to anyone, others to those involved."""
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET")
+    activity = Activity.objects.filter(uuid=activity_uuid, local=True).first()
+    if activity is None:
+        return error_response(404, "No such activity.")
+    if not activity.public and not _may_see(request, activity):
+        return error_response(404, "No such activity.")
+    return activity_response(activity.to_ap(), request)
+
+
+def _may_see(request: HttpRequest, activity: Activity) -> bool:
+    """Is the logged-in user the activity's actor or one of its local recipients?"""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    if activity.actor_iri and activity.actor_iri == actor_iri(user):
+        return True
+    return InboxItem.objects.for_owner(user).filter(activity=activity).exists()
+
+
+@csrf_exempt  # servers post here; they authenticate with HTTP Signatures
+def shared_inbox_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _not_allowed("POST")
+    return error_response(
+        501, "This server does not accept activities from other servers yet."
+    )
+
