@@ -30,8 +30,24 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PAGE_SIZE": 200,
     # Largest JSON body accepted on the outbox (client-to-server) endpoint.
     "MAX_BODY_SIZE": 1024 * 1024,
-
-
+    # --- outbound HTTP (vox_activity.http) ---
+    # Seconds to establish a connection, to wait for each read, and in all.
+    "HTTP_CONNECT_TIMEOUT": 5.0,
+    "HTTP_READ_TIMEOUT": 10.0,
+    "HTTP_TOTAL_TIMEOUT": 30.0,
+    # Largest response body read from a remote server, in bytes.
+    "HTTP_MAX_RESPONSE_SIZE": 1024 * 1024,
+    # Redirects followed per request (each target is checked again).
+    "HTTP_MAX_REDIRECTS": 3,
+    # Allow requests to private, loopback, link-local, multicast and reserved
+    # addresses.  Off in production; tests and the local demo turn it on.
+    "ALLOW_PRIVATE_ADDRESSES": False,
+    # User-Agent of outbound requests; None builds "vox-activity/<version>
+    # (+https://<site domain>/)".
+    "USER_AGENT": None,
+    # --- HTTP Signatures (vox_activity.signatures) ---
+    # How far a signed request's Date may be from our clock, in seconds.
+    "SIGNATURE_MAX_SKEW": 3600,
 }
 
 
