@@ -53,3 +53,43 @@ def article_templates(db):
 @pytest.fixture
 def article(alice):
     return Article.objects.create(author=alice, title="Hello", slug="hello", body="Hi")
+
+
+@pytest.fixture
+def make_template(db):
+    """make_template(Model, codename, recipients, subject=..., content=...)."""
+
+    def make(model, codename, recipients, subject="", content="", bulk=True):
+        return Template.objects.create(
+            notification=notification(model, codename),
+            backend="activity",
+            recipients=recipients,
+            subject=subject,
+            content=content,
+            bulk=bulk,
+        )
+
+    return make
+
+
+AP = "application/activity+json"
+LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+
+
+@pytest.fixture
+def ap_client(client):
+    """The test client, asking for ActivityPub JSON by default."""
+
+    class APClient:
+        raw = client
+
+        def get(self, path, accept=AP, **extra):
+            return client.get(path, HTTP_ACCEPT=accept, **extra)
+
+        def post(self, path, data, content_type=AP, **extra):
+            import json
+
+            body = data if isinstance(data, (bytes, str)) else json.dumps(data)
+            return client.post(path, body, content_type=content_type, **extra)
+
+    return APClient()

@@ -40,7 +40,7 @@ def page_size(params: QueryDict) -> int:
 
 
 def is_page_request(params: QueryDict) -> bool:
-    return any(name in params for name in ("page", "max_id", "min_id"))
+    return any(name in params for name in ("page", "max_id", "min_id", "limit"))
 
 
 def collection(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django_vox.registry import Registration, provides_contacts
+from django_vox.registry import Channel, Registration, provides_contacts
 
 #: The actor types of ActivityStreams 2.0.
 ACTOR_TYPES = ("Application", "Group", "Organization", "Person", "Service")
@@ -38,6 +38,14 @@ class ActorRegistration(Registration):
     def has_activity_endpoint(self, instance: Any) -> bool:
         """True: every instance is an actor (return False to hide some)."""
         return True
+
+    def get_channels(self) -> dict[str, Channel]:
+        """An actor can be a recipient as itself: as object, actor or target.
+
+        This is the channel django-vox templates name ``c``, ``se`` or ``re``.
+        Subclasses that add channels should include this one.
+        """
+        return {"": Channel.self(self)}
 
     @provides_contacts("activity")
     def activity_contacts(self, instance: Any, notification: Any) -> Iterator[str]:
@@ -87,9 +95,11 @@ class ActorRegistration(Registration):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return False
-        return type(user)._meta.concrete_model is type(
-            instance
-        )._meta.concrete_model and str(user.pk) == str(instance.pk)
+        # request.user is a lazy wrapper: compare through _meta, not type().
+        return (
+            user._meta.concrete_model is instance._meta.concrete_model
+            and str(user.pk) == str(instance.pk)
+        )
 
 
 def hook(registration: Any, name: str) -> Callable[..., Any]:
