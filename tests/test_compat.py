@@ -1,0 +1,62 @@
+"""django-vox imports and migrates cleanly on this Django; settings are validated."""
+
+import importlib
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+
+from vox_activity import compat
+from vox_activity.conf import get_setting
+
+
+def test_django_vox_modules_import():
+    for name in (
+        "django_vox.models",
+        "django_vox.admin",
+        "django_vox.registry",
+        "django_vox.views",
+        "django_vox.activity_urls",
+        "django_vox.backends.activity",
+    ):
+        importlib.import_module(name)
+
+
+def test_aliases_point_at_the_modern_names():
+    from django.conf import urls
+    from django.urls import re_path
+    from django.utils import encoding, translation
+
+    assert translation.ugettext_lazy is translation.gettext_lazy
+    assert encoding.force_text is encoding.force_str
+    assert urls.url is re_path
+    compat.install_django_vox_aliases()  # idempotent
+    assert urls.url is re_path
+
+
+def test_no_missing_migrations(db):
+    # Raises SystemExit(1) when a model change has no migration, django_vox's included.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_task_framework_is_found():
+    module = compat.tasks_module()
+    assert hasattr(module, "task")
+
+
+def test_settings_defaults_and_overrides(settings):
+    assert get_setting("PAGE_SIZE") == 20
+    settings.VOX_ACTIVITY = {"PAGE_SIZE": 7}
+    assert get_setting("PAGE_SIZE") == 7
+
+
+def test_unknown_setting_names_the_known_ones(settings):
+    settings.VOX_ACTIVITY = {"PAGE_SIZ": 7}
+    with pytest.raises(ImproperlyConfigured, match="PAGE_SIZ.*Known keys: .*PAGE_SIZE"):
+        get_setting("PAGE_SIZE")
+
+
+def test_settings_must_be_a_dict(settings):
+    settings.VOX_ACTIVITY = ["PAGE_SIZE"]
+    with pytest.raises(ImproperlyConfigured, match="must be a dict"):
+        get_setting("PAGE_SIZE")
