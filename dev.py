@@ -121,7 +121,7 @@ def ensure_environment(name: str) -> Path | None:
     if stamp.exists() and stamp.read_text() == wanted:
         return venv_python(target)
     say(f"preparing .venvs/{name} ({lock}, {interpreter})")
-    check([uv, "venv", "--quiet", "--python", interpreter, target])
+    check([uv, "venv", "--clear", "--quiet", "--python", interpreter, target])
     env = {**os.environ, "VIRTUAL_ENV": str(target)}
     check([uv, "pip", "sync", "--quiet", ROOT / lock], env=env)
     check([uv, "pip", "install", "--quiet", "--no-deps", "-e", ROOT], env=env)
