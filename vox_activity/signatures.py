@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -67,7 +67,10 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 MAX_SIGNATURE_HEADER_LENGTH = 8192
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
+#: One ``name=value`` of a Signature header: a quoted string or a bare token.
+_PARAM = re.compile(
+    r'([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|[^\s,"]+)'
+)
 _HEADER_NAME = re.compile(r"^(\([a-z0-9-]+\)|[!#$%&'*+.^_`|~0-9a-z-]+)$")
 _TIMESTAMP = re.compile(r"^[0-9]{1,15}$")
 _KNOWN_PARAMS = {
@@ -98,16 +101,20 @@ class SignatureError(SuspiciousOperation):
 class SignatureParams:
     """The parameters of a ``Signature`` header.
 
-    ``algorithm`` is None when the header has none (the draft then lets the key
-    decide; :func:`verify_request` treats that as ``hs2019``, like Mastodon).
-    ``headers`` is lower-cased and defaults to ``["date"]``, the default of the
-    drafts that ``rsa-sha256`` comes from.
+    ``algorithm`` is lower-cased, or None when the header has none (the draft
+    then lets the key decide; :func:`verify_request` treats that as
+    ``hs2019``, like Mastodon).  ``headers`` is lower-cased; when the header
+    has no ``headers=`` the parser fills in ``["date"]``, the default of the
+    drafts that ``rsa-sha256`` comes from (draft 12 and Mastodon default to
+    ``(created)`` for ``hs2019``; either way :func:`verify_request` then
+    refuses it, since ``(request-target)`` is not signed).  ``created`` and
+    ``expires`` are Unix times.
     """
 
     key_id: str
+    algorithm: str | None
+    headers: list[str]
     signature: bytes
-    algorithm: str | None = None
-    headers: list[str] = field(default_factory=lambda: ["date"])
     created: int | None = None
     expires: int | None = None
 
@@ -327,7 +334,9 @@ def parse_signature_header(value: str) -> SignatureParams:
         raise SignatureError("malformed Signature header: not a string")
     if len(value) > MAX_SIGNATURE_HEADER_LENGTH:
         raise SignatureError("malformed Signature header: too long")
-    if not value.isascii() or any(c < " " and c != "\t" for c in value):
+    if not value.isascii() or any(
+        (c < " " and c != "\t") or c == "\x7f" for c in value
+    ):
         raise SignatureError("malformed Signature header: non-ASCII or control bytes")
     raw: dict[str, str] = {}
     pos, end = 0, len(value)
