@@ -15,5 +15,16 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or "sqlite://:memory:", conn_max_age=0
     )
 }
+# Tasks run inline, at enqueue time (after commit), unless a test says otherwise.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if "django_tasks" not in TASK_APPS  # noqa: F405
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        )
+    }
+}
+VOX_ACTIVITY = {}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -26,6 +26,13 @@ LOGIN_URL = "/admin/login/"
 SITE_DOMAIN = os.environ.get("TESTSITE_DOMAIN", "127.0.0.1:8000")
 SITE_SSL = os.environ.get("TESTSITE_SSL", "0") == "1"
 
+try:  # Django 6 has the task framework built in; 5.2 uses the backport.
+    import django.tasks  # noqa: F401
+
+    TASK_APPS = ["django_tasks_db"]
+except ImportError:
+    TASK_APPS = ["django_tasks", "django_tasks_db"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -35,8 +42,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "vox_activity",  # before django_vox
     "django_vox",
+    *TASK_APPS,
     "testsite.blog",
 ]
+
+# Deliveries run as Django tasks; the database-backed worker is the embedded
+# default (`manage.py db_worker`).  RQ or Celery backends work by settings alone.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -73,7 +85,11 @@ DATABASES = {
 DJANGO_VOX_BACKENDS = ["vox_activity.backend.Backend"]
 DJANGO_VOX_ISSUE_METHOD = "vox_activity.issue.issue_now"
 
-VOX_ACTIVITY = {"PAGE_SIZE": 20}
+VOX_ACTIVITY = {
+    "PAGE_SIZE": 20,
+    # The demo's instances talk to each other on 127.0.0.1; never in production.
+    "ALLOW_PRIVATE_ADDRESSES": os.environ.get("TESTSITE_ALLOW_PRIVATE", "1") == "1",
+}
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,8 @@ from testsite.blog import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
+    path("inbox/", views.inbox, name="inbox"),
+    # An author's page, and (through vox_activity's middleware) their actor IRI.
     path("~<str:username>/", views.author, name="author"),
     path("articles/<slug:slug>/", views.article, name="article"),
     path("", include("vox_activity.urls")),

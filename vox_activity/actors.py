@@ -193,6 +193,8 @@ def shared_inbox_iri() -> str:
 
 def actor_document(instance: Any) -> dict[str, Any]:
     """The ActivityPub actor document of a local actor, as Mastodon reads it."""
+    from .keys import key_for, key_id
+
     registration = registration_for(instance)
     iri = actor_iri(instance)
     contexts: list[dict] = []
@@ -215,6 +217,12 @@ def actor_document(instance: Any) -> dict[str, Any]:
             "followers": endpoint_iri(iri, "followers"),
             "following": endpoint_iri(iri, "following"),
             "endpoints": {"sharedInbox": shared_inbox_iri()},
+            "manuallyApprovesFollowers": False,
+            "publicKey": {
+                "id": key_id(iri),
+                "owner": iri,
+                "publicKeyPem": key_for(instance).public_key_pem,
+            },
         }
     )
     context = build_context(contexts)

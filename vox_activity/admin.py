@@ -1,14 +1,28 @@
-"""Read-only admin for stored activities and inbox items."""
+"""Admin: activities, inboxes, deliveries and remote servers, all read-only.
+
+Rows are records of what was said and done; the only actions are retrying
+deliveries and resetting a server marked unavailable.  Private keys are
+never rendered.
+"""
 
 from __future__ import annotations
 
 import json
 
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Activity, InboxItem
+from .models import (
+    Activity,
+    ActorKey,
+    Delivery,
+    DomainHealth,
+    Follow,
+    InboxItem,
+    RemoteActor,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -60,3 +74,81 @@ class InboxItemAdmin(ReadOnlyAdmin):
     @admin.display(description=_("activity JSON"))
     def activity_json(self, obj: InboxItem) -> str:
         return pretty_json(obj.activity.data)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("activity", "inbox", "state", "attempts", "last_status",
+                    "next_attempt_at", "delivered_at")  # fmt: skip
+    list_filter = ("state", "domain")
+    search_fields = ("inbox", "domain", "activity__iri")
+    list_select_related = ("activity",)
+    readonly_fields = ("activity", "inbox", "domain", "state", "attempts",
+                       "next_attempt_at", "last_attempt_at", "last_status",
+                       "last_error", "created", "delivered_at")  # fmt: skip
+    actions = ("retry_now",)
+
+    @admin.action(description=_("Retry now"), permissions=["view"])
+    def retry_now(self, request, queryset):
+        """Make the selected undelivered rows due now and enqueue them."""
+        from .delivery import enqueue_many
+
+        retry = queryset.exclude(state=Delivery.State.DELIVERED)
+        ids = list(retry.values_list("pk", flat=True))
+        retry.update(state=Delivery.State.PENDING, next_attempt_at=timezone.now())
+        enqueue_many(ids)
+        self.message_user(request, _("%(n)d deliveries queued again.") % {"n": len(ids)})
+
+
+@admin.register(DomainHealth)
+class DomainHealthAdmin(ReadOnlyAdmin):
+    list_display = ("domain", "available", "failure_days", "last_failure_date",
+                    "last_success_at", "unavailable_since")  # fmt: skip
+    list_filter = (("unavailable_since", admin.EmptyFieldListFilter),)
+    search_fields = ("domain",)
+    readonly_fields = list_display
+    actions = ("reset",)
+
+    @admin.display(boolean=True, description=_("available"))
+    def available(self, obj: DomainHealth) -> bool:
+        return obj.available
+
+    @admin.action(description=_("Reset: mark available again"), permissions=["view"])
+    def reset(self, request, queryset):
+        count = queryset.update(failure_days=0, unavailable_since=None)
+        self.message_user(request, _("%(n)d servers reset.") % {"n": count})
+
+
+@admin.register(RemoteActor)
+class RemoteActorAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "iri", "domain", "fetched_at", "gone_at")
+    list_filter = (("gone_at", admin.EmptyFieldListFilter),)
+    search_fields = ("iri", "preferred_username", "domain")
+    fields = ("iri", "domain", "preferred_username", "inbox", "shared_inbox",
+              "key_id", "public_key_pem", "fetched_at", "gone_at", "document")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=_("actor document"))
+    def document(self, obj: RemoteActor) -> str:
+        return pretty_json(obj.data)
+
+
+@admin.register(ActorKey)
+class ActorKeyAdmin(ReadOnlyAdmin):
+    """Public halves only: the private key is never rendered."""
+
+    list_display = ("__str__", "owner_type", "owner_id", "created")
+    fields = ("owner_type", "owner_id", "public_key_pem", "created")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("private_key_pem")
+
+
+@admin.register(Follow)
+class FollowAdmin(ReadOnlyAdmin):
+    list_display = ("actor_iri", "object_iri", "state", "created", "responded_at")
+    list_filter = ("state",)
+    search_fields = ("actor_iri", "object_iri")
+    readonly_fields = ("actor_iri", "object_iri", "remote_actor", "activity_iri",
+                       "state", "created", "responded_at")  # fmt: skip

@@ -45,6 +45,19 @@ DEFAULTS: dict[str, Any] = {
     # User-Agent of outbound requests; None builds "vox-activity/<version>
     # (+https://<site domain>/)".
     "USER_AGENT": None,
+    # --- keys and remote actors ---
+    # Bits of the RSA keys made for local actors and the instance actor.
+    "KEY_SIZE": 2048,
+    # Seconds a fetched remote actor is trusted before it is fetched again.
+    "REMOTE_ACTOR_TTL": 24 * 3600,
+    # --- delivery (vox_activity.delivery) ---
+    # Attempts per delivery before it is given up (Mastodon: 16, ~2-3 days).
+    "DELIVERY_MAX_ATTEMPTS": 16,
+    # Days with failures (and no success since) after which a server is
+    # marked unavailable and skipped (Mastodon: 7).
+    "DOMAIN_FAILURE_DAYS": 7,
+    # Name of the Django task backend (TASKS setting) deliveries are queued on.
+    "TASK_BACKEND": "default",
     # --- HTTP Signatures (vox_activity.signatures) ---
     # How far a signed request's Date may be from our clock, in seconds.
     "SIGNATURE_MAX_SKEW": 3600,

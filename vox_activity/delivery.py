@@ -1,33 +1,268 @@
-"""Delivery of activities to remote servers.
+"""Delivery of activities to remote inboxes: plan, attempt, record, retry.
 
-:func:`schedule_remote_delivery` receives, inside the publishing transaction,
-every address of a new activity that is not a local actor: remote actor
-IRIs, ``followers`` collections and the Public collection.  Signed delivery
-to remote inboxes is the next step of the roadmap (keys, HTTP Signatures,
-Delivery rows with retries); until it lands the addresses stay in the
-activity's addressing and are logged here, never an error.
+Planning happens inside the publishing transaction
+(:func:`schedule_remote_delivery`): every non-local address becomes inboxes —
+a remote actor's, or those of a local actor's remote followers — using the
+shared inbox whenever a server offers one, so each server gets one POST.  One
+:class:`~vox_activity.models.Delivery` row per inbox is written before any
+attempt; tasks are enqueued only after the transaction commits.
+
+Attempts (:func:`attempt_delivery`, run by a task) claim the row with one
+conditional UPDATE, so a task that runs twice sends once; they record every
+outcome on the row and schedule retries by :mod:`vox_activity.retry_policy`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
 
-from .activities import PUBLIC
-from .models import Activity
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import http
+from .activities import ACTIVITY_JSON, PUBLIC
+from .actors import actor_for_path, actor_iri, split_endpoint
+from .conf import get_setting
+from .models import Activity, Delivery, DomainHealth, Follow, RemoteActor
+from .remote import domain_of
+from .retry_policy import Outcome, classify, next_attempt_delay
+from .site import local_path
 
 logger = logging.getLogger(__name__)
 
+#: How long an attempt may take before the row counts as abandoned (a worker
+#: that died) and is due again.  Longer than the HTTP total timeout.
+ATTEMPT_LEASE = timedelta(minutes=5)
 
-def schedule_remote_delivery(activity: Activity, addresses: Sequence[str]) -> None:
-    """Arrange delivery of ``activity`` to non-local ``addresses``."""
-    remote = [address for address in addresses if address != PUBLIC]
-    if remote:
-        logger.info(
-            "Activity %s is addressed to %d non-local address(es) (%s); remote "
-            "delivery is not enabled in this version, so they are kept in its "
-            "addressing only.",
-            activity.iri,
-            len(remote),
-            ", ".join(remote[:5]) + (" …" if len(remote) > 5 else ""),
+
+# --- planning ----------------------------------------------------------------
+
+
+def remote_actor_addresses(addresses: Iterable[str]) -> list[str]:
+    """Addresses that may be remote actors (not Public, not on this site)."""
+    return [a for a in addresses if a != PUBLIC and local_path(a) is None]
+
+
+def prepare_remote_delivery(addresses: Sequence[str]) -> None:
+    """Fetch unknown remote actors *before* the publishing transaction.
+
+    Network I/O must not hold a database transaction open; afterwards
+    planning only reads the cache.
+    """
+    from .remote import ensure_actors
+
+    candidates = remote_actor_addresses(addresses)
+    if candidates:
+        ensure_actors(candidates)
+
+
+def plan_inboxes(addresses: Sequence[str]) -> dict[str, str]:
+    """``{inbox: domain}`` for ``addresses``, shared inboxes first, deduplicated."""
+    remote_iris = []
+    follower_owners = []
+    for address in addresses:
+        if address == PUBLIC:
+            continue
+        path = local_path(address)
+        if path is None:
+            remote_iris.append(address)
+            continue
+        head, endpoint = split_endpoint(path)
+        owner = actor_for_path(head) if endpoint == "followers" else None
+        if owner is None:
+            logger.warning("Not delivering to %s: no such local collection.", address)
+            continue
+        follower_owners.append(actor_iri(owner))
+
+    actors: dict[int, RemoteActor] = {}
+    if remote_iris:
+        for actor in RemoteActor.objects.filter(iri__in=remote_iris):
+            actors[actor.pk] = actor
+        missing = set(remote_iris) - {a.iri for a in actors.values()}
+        for iri in sorted(missing):
+            logger.warning("Not delivering to %s: its actor could not be fetched.", iri)
+    if follower_owners:
+        follows = Follow.objects.filter(
+            object_iri__in=follower_owners,
+            state=Follow.State.ACCEPTED,
+            remote_actor__isnull=False,
+        ).select_related("remote_actor")
+        for follow in follows:
+            actors[follow.remote_actor.pk] = follow.remote_actor
+
+    inboxes: dict[str, str] = {}
+    for actor in actors.values():
+        if actor.gone_at is None:
+            inboxes.setdefault(actor.delivery_inbox, domain_of(actor.delivery_inbox))
+    return inboxes
+
+
+def schedule_remote_delivery(activity: Activity, addresses: Sequence[str]) -> list:
+    """Write the Delivery rows of ``activity`` and enqueue them after commit."""
+    inboxes = plan_inboxes(addresses)
+    if not inboxes:
+        return []
+    unavailable = dict(
+        DomainHealth.objects.filter(
+            domain__in=set(inboxes.values()), unavailable_since__isnull=False
+        ).values_list("domain", "unavailable_since")
+    )
+    now = timezone.now()
+    rows = []
+    for inbox, domain in inboxes.items():
+        row = Delivery(activity=activity, inbox=inbox, domain=domain, next_attempt_at=now)
+        if domain in unavailable:
+            row.state = Delivery.State.FAILED
+            row.last_error = (
+                f"Not attempted: {domain} is marked unavailable since "
+                f"{unavailable[domain]:%Y-%m-%d} (it failed on "
+                f"{get_setting('DOMAIN_FAILURE_DAYS')} different days). Reset it in "
+                "the admin to try again."
+            )
+        rows.append(row)
+    created = Delivery.objects.bulk_create(rows)
+    pending = [row.pk for row in created if row.state == Delivery.State.PENDING]
+    if pending:
+        transaction.on_commit(lambda: enqueue_many(pending))
+    return created
+
+
+def enqueue_many(delivery_ids: Iterable[int]) -> None:
+    from .tasks import enqueue_delivery
+
+    for delivery_id in delivery_ids:
+        enqueue_delivery(delivery_id)
+
+
+# --- attempts ----------------------------------------------------------------
+
+
+def claim(delivery_id: int) -> Delivery | None:
+    """Take a due pending delivery for one attempt, or None if not ours to take."""
+    now = timezone.now()
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, state=Delivery.State.PENDING, next_attempt_at__lte=now
+    ).update(
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        next_attempt_at=now + ATTEMPT_LEASE,
+    )
+    if not claimed:
+        return None
+    return Delivery.objects.select_related("activity").get(pk=delivery_id)
+
+
+def attempt_delivery(delivery_id: int) -> str:
+    """One attempt to POST a delivery's activity; returns the new state."""
+    from .keys import signer
+
+    delivery = claim(delivery_id)
+    if delivery is None:
+        return "skipped"
+    activity = delivery.activity
+    body = json.dumps(activity.to_ap(), ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON}
+    status = retry_after = None
+    try:
+        response = http.post(
+            delivery.inbox, body, headers=headers, sign=signer(activity.actor_iri)
         )
+    except http.BlockedAddressError as exc:
+        return record(delivery, Outcome.FAILED, None, str(exc))
+    except http.HttpError as exc:
+        return record(delivery, Outcome.RETRY, None, str(exc))
+    status = response.status_code
+    retry_after = response.headers.get("Retry-After")
+    error = "" if 200 <= status < 300 else _describe(response)
+    return record(delivery, classify(status), status, error, retry_after)
+
+
+def _describe(response) -> str:
+    text = response.content[:300].decode("utf-8", "replace").strip()
+    return f"HTTP {response.status_code}" + (f": {text}" if text else "")
+
+
+def record(
+    delivery: Delivery,
+    outcome: Outcome,
+    status: int | None,
+    error: str,
+    retry_after: str | None = None,
+) -> str:
+    """Write an attempt's outcome on the row; schedule the retry if any."""
+    now = timezone.now()
+    delivery.last_status = status
+    delivery.last_error = error[:2000]
+    if outcome is Outcome.DELIVERED:
+        delivery.state = Delivery.State.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = now
+        record_domain_success(delivery.domain)
+    elif outcome is Outcome.RETRY:
+        record_domain_failure(delivery.domain)
+        if delivery.attempts >= get_setting("DELIVERY_MAX_ATTEMPTS"):
+            delivery.state = Delivery.State.GIVEN_UP
+            delivery.last_error = (
+                f"Given up after {delivery.attempts} attempts; last error: {error}"
+            )[:2000]
+        else:
+            delivery.next_attempt_at = now + next_attempt_delay(
+                delivery.attempts, retry_after, now
+            )
+    else:
+        delivery.state = Delivery.State.FAILED
+        if outcome is Outcome.GONE:
+            gone = RemoteActor.objects.filter(inbox=delivery.inbox, gone_at__isnull=True)
+            gone.update(gone_at=now)
+    delivery.save(
+        update_fields=[
+            "state", "last_status", "last_error", "delivered_at", "next_attempt_at"
+        ]
+    )  # fmt: skip
+    if delivery.state == Delivery.State.PENDING:
+        from .tasks import enqueue_delivery
+
+        enqueue_delivery(delivery.pk, run_after=delivery.next_attempt_at)
+    return delivery.state
+
+
+def record_domain_success(domain: str) -> None:
+    DomainHealth.objects.filter(domain=domain).update(
+        failure_days=0, unavailable_since=None, last_success_at=timezone.now()
+    )
+
+
+def record_domain_failure(domain: str) -> None:
+    """Count a day with failures; too many days in a row → unavailable."""
+    today = timezone.localdate()
+    health, _ = DomainHealth.objects.get_or_create(domain=domain)
+    if health.last_failure_date == today:
+        return
+    health.failure_days += 1
+    health.last_failure_date = today
+    if (
+        health.failure_days >= get_setting("DOMAIN_FAILURE_DAYS")
+        and health.unavailable_since is None
+    ):
+        health.unavailable_since = timezone.now()
+        logger.warning(
+            "%s failed on %d different days; marked unavailable.",
+            domain,
+            health.failure_days,
+        )
+    health.save()
+
+
+def enqueue_due(limit: int = 1000) -> int:
+    """Enqueue pending deliveries whose time has come (the retry sweep)."""
+    due = list(
+        Delivery.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[
+            :limit
+        ]
+    )
+    enqueue_many(due)
+    return len(due)

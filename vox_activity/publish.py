@@ -3,7 +3,8 @@
 :func:`publish` is what the backend calls for every notification.  In one
 transaction it stores the activity, puts it in the inbox of every local actor
 it is addressed to, and hands every other address to
-:func:`vox_activity.delivery.schedule_remote_delivery`.  The cost in queries
+:func:`vox_activity.delivery.schedule_remote_delivery`, which writes one
+Delivery row per remote inbox (tasks are enqueued after commit).  The cost in queries
 does not depend on the number of recipients: local recipients are resolved
 with one query per registered model and their inbox items are bulk-inserted.
 """
@@ -29,7 +30,7 @@ from .activities import (
     normalise_public,
 )
 from .actors import resolve_local_actors
-from .delivery import schedule_remote_delivery
+from .delivery import prepare_remote_delivery, schedule_remote_delivery
 from .models import Activity, InboxItem
 from .site import absolute_iri
 
@@ -53,6 +54,7 @@ def publish(data: dict[str, Any], addresses: Iterable[str] = ()) -> Activity:
     wanted = list(dict.fromkeys(filter(None, map(address_iri, addresses))))
     local_actors = resolve_local_actors(wanted)
     others = [iri for iri in wanted if iri not in local_actors]
+    prepare_remote_delivery(others)  # network I/O, before the transaction
 
     activity_uuid = uuid.uuid4()
     iri = activity_iri(activity_uuid)

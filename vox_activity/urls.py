@@ -16,4 +16,7 @@ urlpatterns = [
     path("activitypub/activities/<uuid:activity_uuid>", views.activity_view,
          name="activity"),
     path("activitypub/inbox", views.shared_inbox_view, name="shared-inbox"),
+    path("activitypub/actor", views.instance_actor_view, name="instance-actor"),
+    path("activitypub/actor/outbox", views.instance_outbox_view,
+         name="instance-outbox"),
 ]  # fmt: skip

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from . import client
@@ -21,6 +22,7 @@ from .models import Activity, InboxItem
 from .paging import PageRequestError, collection, collection_page, is_page_request
 from .registration import hook
 from .responses import activity_response, error_response
+from .site import absolute_iri
 
 READ_CONTEXT = [AS_CONTEXT, {"dateRead": "https://schema.org/dateRead"}]
 
@@ -148,6 +150,22 @@ def _may_see(request: HttpRequest, activity: Activity) -> bool:
     if activity.actor_iri and activity.actor_iri == actor_iri(user):
         return True
     return InboxItem.objects.for_owner(user).filter(activity=activity).exists()
+
+
+def instance_actor_view(request: HttpRequest) -> HttpResponse:
+    """The site's own actor (signs fetches); served whatever the Accept."""
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET")
+    from .instance import instance_actor_document
+
+    return activity_response(instance_actor_document(), request)
+
+
+def instance_outbox_view(request: HttpRequest) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET")
+    iri = absolute_iri(reverse("vox_activity:instance-outbox"))
+    return _paged(request, iri, Activity.objects.none(), lambda row: row)
 
 
 @csrf_exempt  # servers post here; they authenticate with HTTP Signatures

@@ -1,22 +1,115 @@
-"""The blog's own HTML pages (ActivityPub requests never reach these)."""
+"""The blog's own HTML pages (ActivityPub requests never reach these).
+
+``/~<username>/`` is both an author's page and their actor IRI: a browser gets
+the page below, an ActivityPub client (``Accept: application/activity+json``)
+gets the actor document from vox_activity's middleware.
+"""
+
+import html
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
+from django.utils.html import strip_tags
+
+from vox_activity.actors import actor_iri, actor_path, endpoint_iri
+from vox_activity.models import InboxItem
+from vox_activity.site import local_path
 
 from .models import Article
+
+INBOX_PAGE_SIZE = 50
 
 
 def home(request):
     articles = Article.objects.select_related("author").order_by("-published")[:20]
-    return render(request, "blog/home.html", {"articles": articles})
+    authors = (
+        get_user_model()
+        .objects.annotate(article_count=Count("articles"))
+        .filter(article_count__gt=0)
+        .order_by("username")
+    )
+    return render(request, "blog/home.html", {"articles": articles, "authors": authors})
 
 
 def author(request, username):
     person = get_object_or_404(get_user_model(), username=username)
     articles = person.articles.order_by("-published")
-    return render(request, "blog/author.html", {"person": person, "articles": articles})
+    iri = actor_iri(person)
+    context = {
+        "person": person,
+        "articles": articles,
+        "subscriber_count": person.subscribers.count(),
+        "actor_iri": iri,
+        "outbox_iri": endpoint_iri(iri, "outbox"),
+    }
+    return render(request, "blog/author.html", context)
 
 
 def article(request, slug):
     item = get_object_or_404(Article.objects.select_related("author"), slug=slug)
-    return render(request, "blog/article.html", {"article": item})
+    context = {
+        "article": item,
+        "comments": item.comments.select_related("author").order_by("created"),
+        "like_count": item.likes.count(),
+    }
+    return render(request, "blog/article.html", context)
+
+
+@login_required
+def inbox(request):
+    """The logged-in user's inbox; "mark read" posts a Read to their outbox."""
+    items = InboxItem.objects.for_owner(request.user)
+    unread_only = request.GET.get("show") == "unread"
+    shown = items.unread() if unread_only else items
+    shown = shown.select_related("activity").newest_first()[:INBOX_PAGE_SIZE]
+    # request.user is a lazy wrapper that vox_activity's registry lookups
+    # (by type) do not see through: look the actor up as a plain instance.
+    path = actor_path(get_user_model().objects.get(pk=request.user.pk))
+    context = {
+        "items": [_inbox_row(item) for item in shown],
+        "unread_only": unread_only,
+        "total_count": items.count(),
+        "unread_count": items.unread().count(),
+        # Same-origin paths, so fetch() works whatever host the browser used.
+        "outbox_path": endpoint_iri(path, "outbox") if path else "",
+        "inbox_path": endpoint_iri(path, "inbox") if path else "",
+    }
+    return render(request, "blog/inbox.html", context)
+
+
+def _inbox_row(item):
+    data = item.activity.data if isinstance(item.activity.data, dict) else {}
+    actor = data.get("actor") or ""
+    activity_object = data.get("object")
+    if isinstance(activity_object, dict):
+        object_name = activity_object.get("name") or activity_object.get("content")
+        object_url = activity_object.get("url") or activity_object.get("id")
+    else:
+        object_name = object_url = activity_object
+    return {
+        "item": item,
+        "iri": item.activity.iri,
+        "type": item.activity.type,
+        "name": _plain(data.get("name")),
+        "summary": _plain(data.get("summary")),
+        # A local actor is shown (and linked) by its path, /~bob/: its page.
+        "actor": local_path(actor) or _web_link(actor),
+        "object_name": _plain(object_name),
+        "object_url": _web_link(object_url),
+    }
+
+
+def _plain(value):
+    """Activity text is HTML (escaped template output): show it as plain text."""
+    if not isinstance(value, str):
+        return ""
+    return html.unescape(strip_tags(value))
+
+
+def _web_link(value):
+    """``value`` if it is an http(s) IRI (safe in an href), else ""."""
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return value
+    return ""

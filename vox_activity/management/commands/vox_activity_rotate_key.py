@@ -1,0 +1,35 @@
+"""Give a local actor (or the instance actor) a new key pair."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from vox_activity.actors import actor_for_iri, actor_for_path
+from vox_activity.keys import key_id, rotate_key
+
+
+class Command(BaseCommand):
+    help = (
+        "Replace the RSA key pair of a local actor, named by IRI or path "
+        "(/~alice/), or of the instance actor with --instance.  Remote servers "
+        "pick up the new key when a signature stops verifying."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("actor", nargs="?", help="actor IRI or path")
+        parser.add_argument("--instance", action="store_true")
+
+    def handle(self, *args, actor=None, instance=False, **options):
+        from vox_activity.actors import actor_iri
+        from vox_activity.instance import instance_actor_iri
+
+        if instance == bool(actor):
+            raise CommandError("Name one actor (IRI or path), or pass --instance.")
+        if instance:
+            rotate_key(None)
+            iri = instance_actor_iri()
+        else:
+            owner = actor_for_iri(actor) or actor_for_path(actor)
+            if owner is None:
+                raise CommandError(f"{actor} is not a local actor.")
+            rotate_key(owner)
+            iri = actor_iri(owner)
+        self.stdout.write(f"New key {key_id(iri)} (public half in the actor document).")

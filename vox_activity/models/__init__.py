@@ -1,0 +1,18 @@
+"""vox_activity's models, one module per concern, all importable from here."""
+
+from .activity import IRI_MAX_LENGTH, Activity, InboxItem
+from .delivery import Delivery, DomainHealth
+from .follow import Follow
+from .keys import ActorKey
+from .remote import RemoteActor
+
+__all__ = [
+    "IRI_MAX_LENGTH",
+    "Activity",
+    "ActorKey",
+    "Delivery",
+    "DomainHealth",
+    "Follow",
+    "InboxItem",
+    "RemoteActor",
+]

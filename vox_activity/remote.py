@@ -1,0 +1,190 @@
+"""Remote actors: fetch (signed), validate, cache, and find them by ``acct:``.
+
+Every fetch is a GET signed by the instance actor, so servers that answer
+only signed requests (Mastodon's "authorized fetch") answer us too.  A
+fetched actor is cached as a :class:`~vox_activity.models.RemoteActor` row
+for ``REMOTE_ACTOR_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import http
+from .activities import ACTIVITY_JSON, LD_JSON_AS
+from .conf import get_setting
+from .models import RemoteActor
+
+logger = logging.getLogger(__name__)
+
+ACCEPT = f"{ACTIVITY_JSON}, {LD_JSON_AS}"
+ACTOR_TYPES = {"Application", "Group", "Organization", "Person", "Service"}
+
+
+class RemoteActorError(Exception):
+    """A remote actor could not be fetched or is not usable; says why."""
+
+
+class RemoteActorGone(RemoteActorError):
+    """The actor's server answered 404 or 410: the account is gone."""
+
+
+def domain_of(iri: str) -> str:
+    """The server part of an IRI, port included (two servers may share a host)."""
+    return urlsplit(iri).netloc.lower()
+
+
+def _is_http_iri(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def fetch_json(url: str) -> tuple[dict, str]:
+    """GET ``url`` signed by the instance actor; (document, final URL)."""
+    from .keys import signer
+
+    try:
+        response = http.get(url, headers={"Accept": ACCEPT}, sign=signer(None))
+    except http.HttpError as exc:
+        raise RemoteActorError(f"Could not fetch {url}: {exc}") from exc
+    if response.status_code in (404, 410):
+        raise RemoteActorGone(f"{url} answered {response.status_code}: it is gone.")
+    if not 200 <= response.status_code < 300:
+        raise RemoteActorError(f"{url} answered HTTP {response.status_code}.")
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise RemoteActorError(f"{url} did not answer with JSON.") from exc
+    if not isinstance(data, dict):
+        raise RemoteActorError(f"{url} did not answer with a JSON object.")
+    return data, response.url
+
+
+def validate_actor(data: dict, fetched_from: str, requested: str) -> dict[str, str]:
+    """Check the fields we rely on; return them, or raise with the reason."""
+    iri = data.get("id")
+    if iri not in (requested, fetched_from):
+        raise RemoteActorError(
+            f"The document fetched from {fetched_from} has the id {iri!r}; an "
+            "actor must be fetched from its own id."
+        )
+    if data.get("type") not in ACTOR_TYPES:
+        raise RemoteActorError(f"{iri} is a {data.get('type')!r}, not an actor.")
+    inbox = data.get("inbox")
+    if not _is_http_iri(inbox):
+        raise RemoteActorError(f"{iri} has no usable inbox.")
+    key = data.get("publicKey")
+    if isinstance(key, list):
+        key = next((k for k in key if isinstance(k, dict)), None)
+    if not isinstance(key, dict) or not key.get("publicKeyPem") or not key.get("id"):
+        raise RemoteActorError(f"{iri} has no publicKey with an id and a PEM.")
+    if key.get("owner", iri) != iri:
+        raise RemoteActorError(f"The key of {iri} says it belongs to someone else.")
+    endpoints = data.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    return {
+        "iri": iri,
+        "inbox": inbox,
+        "shared_inbox": shared if _is_http_iri(shared) else "",
+        "key_id": key["id"],
+        "public_key_pem": key["publicKeyPem"],
+        "preferred_username": str(data.get("preferredUsername") or "")[:255],
+    }
+
+
+def fetch_actor(iri: str, *, refresh: bool = False) -> RemoteActor:
+    """The remote actor ``iri``, from the cache if fresh, else fetched now."""
+    cached = RemoteActor.objects.filter(iri=iri).first()
+    if cached and not refresh and not cached.is_stale(get_setting("REMOTE_ACTOR_TTL")):
+        if cached.gone_at:
+            raise RemoteActorGone(f"{iri} is gone (since {cached.gone_at:%Y-%m-%d}).")
+        return cached
+    try:
+        data, final_url = fetch_json(iri)
+    except RemoteActorGone:
+        if cached:
+            RemoteActor.objects.filter(pk=cached.pk).update(gone_at=timezone.now())
+        raise
+    fields = validate_actor(data, final_url, iri)
+    actor, _ = RemoteActor.objects.update_or_create(
+        iri=fields.pop("iri"),
+        defaults={
+            **fields,
+            "domain": domain_of(iri),
+            "data": data,
+            "fetched_at": timezone.now(),
+            "gone_at": None,
+        },
+    )
+    return actor
+
+
+def ensure_actors(iris: Iterable[str]) -> dict[str, RemoteActor]:
+    """Fresh rows for every fetchable actor among ``iris`` (one query + fetches).
+
+    Unfetchable ones are logged and left out: a bad address must not stop a
+    notification from reaching everyone else.
+    """
+    wanted = [iri for iri in dict.fromkeys(iris) if _is_http_iri(iri)]
+    ttl = get_setting("REMOTE_ACTOR_TTL")
+    found = {
+        actor.iri: actor
+        for actor in RemoteActor.objects.filter(iri__in=wanted, gone_at__isnull=True)
+        if not actor.is_stale(ttl)
+    }
+    for iri in wanted:
+        if iri in found:
+            continue
+        try:
+            found[iri] = fetch_actor(iri)
+        except RemoteActorError as exc:
+            logger.warning("Not delivering to %s: %s", iri, exc)
+    return found
+
+
+def webfinger_url(host: str, resource: str) -> str:
+    # Plain http only for a site that itself runs without TLS (development).
+    scheme = "https" if getattr(settings, "SITE_SSL", True) else "http"
+    return f"{scheme}://{host}/.well-known/webfinger?{urlencode({'resource': resource})}"
+
+
+def resolve_acct(address: str) -> RemoteActor:
+    """``acct:alice@example.com`` (or ``@alice@example.com``) → its actor."""
+    handle = address.removeprefix("acct:").lstrip("@")
+    user, _, host = handle.rpartition("@")
+    if not user or not host:
+        raise RemoteActorError(f"{address!r} is not of the form acct:user@host.")
+    from .keys import signer
+
+    url = webfinger_url(host, f"acct:{user}@{host}")
+    try:
+        response = http.get(
+            url, headers={"Accept": "application/jrd+json"}, sign=signer(None)
+        )
+    except http.HttpError as exc:
+        raise RemoteActorError(f"WebFinger lookup of {handle} failed: {exc}") from exc
+    if response.status_code != 200:
+        raise RemoteActorError(
+            f"WebFinger lookup of {handle} answered HTTP {response.status_code}."
+        )
+    try:
+        links = response.json().get("links") or []
+    except (ValueError, AttributeError) as exc:
+        raise RemoteActorError(f"WebFinger answer for {handle} is not JRD.") from exc
+    for link in links:
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == "self"
+            and link.get("type") in (ACTIVITY_JSON, LD_JSON_AS)
+            and _is_http_iri(link.get("href"))
+        ):
+            return fetch_actor(link["href"])
+    raise RemoteActorError(f"WebFinger answer for {handle} has no ActivityPub link.")
