@@ -117,7 +117,8 @@ def ensure_environment(name: str) -> Path | None:
     uv = ensure_uv()
     target = VENVS / name
     stamp = target / ".locked-from"
-    wanted = f"{interpreter}\n{(ROOT / lock).read_text()}\n{(ROOT / 'setup.cfg').read_text()}"
+    inputs = [interpreter, (ROOT / lock).read_text(), (ROOT / "setup.cfg").read_text()]
+    wanted = "\n".join(inputs)
     if stamp.exists() and stamp.read_text() == wanted:
         return venv_python(target)
     say(f"preparing .venvs/{name} ({lock}, {interpreter})")
@@ -156,10 +157,8 @@ class Tally:
             if line.strip():
                 last = line
         code = proc.wait()
-        counts = dict(
-            (word, int(n))
-            for n, word in re.findall(r"(\d+) (passed|failed|skipped|error)", last)
-        )
+        found = re.findall(r"(\d+) (passed|failed|skipped|error)", last)
+        counts = {word: int(n) for n, word in found}
         self.passed += counts.get("passed", 0)
         self.failed += counts.get("failed", 0) + counts.get("error", 0)
         self.skipped += counts.get("skipped", 0)
@@ -205,11 +204,23 @@ def command_test(options: argparse.Namespace) -> int:
     if pythons and not options.no_lint:
         python = next(iter(pythons.values()))
         tally.step("ruff check", [python, "-m", "ruff", "check", "."])
-        tally.step("ruff format --check", [python, "-m", "ruff", "format", "--check", "."])
+        tally.step(
+            "ruff format --check", [python, "-m", "ruff", "format", "--check", "."]
+        )
         tally.step(
             "sphinx (warnings are errors)",
-            [python, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-             "docs", VENVS / "docs-html"],
+            [
+                python,
+                "-m",
+                "sphinx",
+                "-W",
+                "--keep-going",
+                "-q",
+                "-b",
+                "html",
+                "docs",
+                VENVS / "docs-html",
+            ],
         )
 
     say("summary")
@@ -234,14 +245,24 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     test = sub.add_parser("test", help="run the whole test suite (all environments)")
     test.add_argument(
-        "--env", action="append", choices=list(ENVIRONMENTS),
+        "--env",
+        action="append",
+        choices=list(ENVIRONMENTS),
         help="only this environment (repeatable); default: all",
     )
     test.add_argument("--no-lint", action="store_true", help="skip ruff and sphinx")
-    test.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
+    test.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest"
+    )
     demo = sub.add_parser("demo", help="start the demo site (see testsite/demo.py)")
-    demo.add_argument("demo_args", nargs="*", help="passed on to testsite/demo.py")
+    demo.add_argument(
+        "demo_args", nargs=argparse.REMAINDER, help="passed on to testsite/demo.py"
+    )
     options = parser.parse_args(argv)
+    for name in ("pytest_args", "demo_args"):  # "dev.py test -- -k x" works too
+        extra = getattr(options, name, None)
+        if extra and extra[0] == "--":
+            setattr(options, name, extra[1:])
     if options.command == "test":
         return command_test(options)
     return command_demo(options)

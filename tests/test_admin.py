@@ -5,7 +5,9 @@ from vox_activity.publish import publish
 
 
 def test_activity_and_inbox_admin_pages(admin_client, bob):
-    activity = publish({"type": "Create", "name": "Hello <b>"}, ["https://testserver/~bob/"])
+    activity = publish(
+        {"type": "Create", "name": "Hello <b>"}, ["https://testserver/~bob/"]
+    )
     item = InboxItem.objects.get()
     listing = admin_client.get("/admin/vox_activity/activity/")
     assert listing.status_code == 200
@@ -20,4 +22,9 @@ def test_activity_and_inbox_admin_pages(admin_client, bob):
     assert admin_client.get("/admin/vox_activity/inboxitem/").status_code == 200
     item_page = admin_client.get(f"/admin/vox_activity/inboxitem/{item.pk}/change/")
     assert item_page.status_code == 200
-    assert admin_client.get("/admin/vox_activity/inboxitem/?read_at__isempty=1").status_code == 200
+    assert (
+        admin_client.get(
+            "/admin/vox_activity/inboxitem/?read_at__isempty=1"
+        ).status_code
+        == 200
+    )

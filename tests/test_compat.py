@@ -52,7 +52,9 @@ def test_settings_defaults_and_overrides(settings):
 
 def test_unknown_setting_names_the_known_ones(settings):
     settings.VOX_ACTIVITY = {"PAGE_SIZ": 7}
-    with pytest.raises(ImproperlyConfigured, match="PAGE_SIZ.*Known keys: .*PAGE_SIZE"):
+    with pytest.raises(
+        ImproperlyConfigured, match=r"PAGE_SIZ.*Known keys: .*PAGE_SIZE"
+    ):
         get_setting("PAGE_SIZE")
 
 

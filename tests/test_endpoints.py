@@ -114,7 +114,9 @@ def test_inbox_pages_newest_first_with_keyset_links(bob, client, settings):
     assert "next" not in third
     back = page(third["prev"])
     assert [i["name"] for i in back["orderedItems"]] == ["n5", "n4", "n3", "n2"]
-    assert [i["name"] for i in page("/~bob/inbox?page=true&limit=2")["orderedItems"]] == [
+    assert [
+        i["name"] for i in page("/~bob/inbox?page=true&limit=2")["orderedItems"]
+    ] == [
         "n9",
         "n8",
     ]
@@ -144,7 +146,9 @@ def test_inbox_shows_read_state_and_hides_blind_recipients(bob, client):
 
 
 def test_outbox_lists_public_activities_only(alice, bob, ap_client):
-    public = publish({"type": "Create", "actor": "https://testserver/~alice/", "to": [PUBLIC]})
+    public = publish(
+        {"type": "Create", "actor": "https://testserver/~alice/", "to": [PUBLIC]}
+    )
     publish({"type": "Create", "actor": "https://testserver/~alice/"}, [BOB])
     publish({"type": "Create", "actor": "https://testserver/~bob/", "to": [PUBLIC]})
     collection = ap_client.get("/~alice/outbox").json()
@@ -171,7 +175,9 @@ def test_read_marks_an_inbox_item_read_with_csrf(bob):
     refused = client.post("/~bob/outbox", body, content_type=AP)
     assert refused.status_code == 403  # no CSRF token
     assert InboxItem.objects.for_owner(bob).unread().count() == 1
-    accepted = client.post("/~bob/outbox", body, content_type=AP, HTTP_X_CSRFTOKEN=token)
+    accepted = client.post(
+        "/~bob/outbox", body, content_type=AP, HTTP_X_CSRFTOKEN=token
+    )
     assert accepted.status_code == 204
     assert InboxItem.objects.for_owner(bob).unread().count() == 0
 
@@ -193,9 +199,10 @@ def test_outbox_post_only_by_owner(alice, bob, client):
         (b"[1, 2]", 400, "JSON object"),
         (b'{"object": "x"}', 400, '"type"'),
         (b'{"type": "Read"}', 400, '"object"'),
-        (b'{"type": "Read", "object": "https://testserver/activitypub/activities/x"}',
-         404, "not in this inbox"),
-        (b'{"type": "Like", "object": "https://elsewhere.example/a"}', 404, "No object"),
+        (b'{"type": "Read", "object": "https://testserver/activitypub/x"}', 404,
+         "not in this inbox"),
+        (b'{"type": "Like", "object": "https://elsewhere.example/a"}', 404,
+         "No object"),
         (b'{"type": "Like", "object": "https://testserver/articles/hello/"}', 400,
          "activity_like"),
     ],
@@ -210,19 +217,22 @@ def test_outbox_post_errors(bob, article, client, body, status, reason):
 def test_outbox_post_body_limit(bob, client, settings):
     settings.VOX_ACTIVITY = {"MAX_BODY_SIZE": 100}
     client.force_login(bob)
-    response = client.post("/~bob/outbox", b'{"type": "Read", "x": "' + b"a" * 200 + b'"}',
-                           content_type=AP)  # fmt: skip
+    body = b'{"type": "Read", "x": "' + b"a" * 200 + b'"}'
+    response = client.post("/~bob/outbox", body, content_type=AP)
     assert response.status_code == 413
 
 
-def test_outbox_post_hands_other_types_to_activity_method(bob, article, client, monkeypatch):
+def test_outbox_post_hands_other_types_to_activity_method(
+    bob, article, client, monkeypatch
+):
     from testsite.blog.models import Article
 
     calls = []
-    monkeypatch.setattr(
-        Article, "activity_like", lambda self, data, actor: calls.append((self, data, actor)),
-        raising=False,
-    )  # fmt: skip
+
+    def activity_like(self, data, actor):
+        calls.append((self, data, actor))
+
+    monkeypatch.setattr(Article, "activity_like", activity_like, raising=False)
     client.force_login(bob)
     body = {"type": "Like", "object": "https://testserver/articles/hello/"}
     response = client.post("/~bob/outbox", body, content_type=AP)
@@ -259,7 +269,9 @@ def test_private_activity_is_hidden_from_others(alice, bob, client):
 
 
 def test_unknown_activity_is_404(db, ap_client):
-    response = ap_client.get("/activitypub/activities/00000000-0000-0000-0000-000000000000")
+    response = ap_client.get(
+        "/activitypub/activities/00000000-0000-0000-0000-000000000000"
+    )
     assert response.status_code == 404
 
 

@@ -59,7 +59,9 @@ def test_backoff_has_jitter():
 
 def test_retry_after_seconds_and_dates():
     assert parse_retry_after("120", NOW) == timedelta(seconds=120)
-    assert parse_retry_after("Thu, 01 Jan 2026 12:10:00 GMT", NOW) == timedelta(minutes=10)
+    assert parse_retry_after("Thu, 01 Jan 2026 12:10:00 GMT", NOW) == timedelta(
+        minutes=10
+    )
     assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", NOW) == timedelta(0)
     assert parse_retry_after("999999999", NOW) == RETRY_AFTER_CAP
     assert parse_retry_after("soon", NOW) is None

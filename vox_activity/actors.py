@@ -31,6 +31,10 @@ _IN_CHUNK = 20_000
 _QUERY_CHUNK = 500
 
 
+# Instances are looked up by ``instance.__class__``, not ``type(instance)``:
+# ``request.user`` is a lazy wrapper whose ``__class__`` is the real model.
+
+
 def _registry():
     from django_vox import registry
 
@@ -60,8 +64,10 @@ def match_path(path: str) -> list[RouteMatch]:
 
 
 def registration_for(instance_or_model: Any) -> Any:
-    model = instance_or_model if isinstance(instance_or_model, type) else type(
+    model = (
         instance_or_model
+        if isinstance(instance_or_model, type)
+        else instance_or_model.__class__
     )
     registry = _registry()
     return registry[model].registration if model in registry else None
@@ -72,21 +78,21 @@ def is_actor(instance: Any) -> bool:
     if instance is None or getattr(instance, "pk", None) is None:
         return False
     registry = _registry()
-    item = registry.get(type(instance))
+    item = registry.get(instance.__class__)
     if item is None or not item.has_url:
         return False
     return bool(item.registration.has_activity_endpoint(instance))
 
 
 def route_kwargs(instance: Any) -> dict[str, Any]:
-    item = _registry().get(type(instance))
+    item = _registry().get(instance.__class__)
     if item is None or not item.has_url:
         return {}
     return {name: getattr(instance, name, None) for name in item.reverse_params}
 
 
 def actor_path(instance: Any) -> str | None:
-    item = _registry().get(type(instance))
+    item = _registry().get(instance.__class__)
     if item is None or not item.has_url:
         return None
     return item.reverse(instance)
@@ -101,6 +107,12 @@ def actor_iri(instance: Any) -> str | None:
 def endpoint_iri(actor: str, endpoint: str) -> str:
     """``https://site/~alice/`` + ``inbox`` → ``https://site/~alice/inbox``."""
     return actor.rstrip("/") + "/" + endpoint
+
+
+def followers_iri(instance: Any) -> str | None:
+    """The IRI of a local actor's followers collection (an address)."""
+    iri = actor_iri(instance)
+    return endpoint_iri(iri, "followers") if iri else None
 
 
 def split_endpoint(path: str) -> tuple[str, str | None]:

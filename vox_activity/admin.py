@@ -97,7 +97,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
         ids = list(retry.values_list("pk", flat=True))
         retry.update(state=Delivery.State.PENDING, next_attempt_at=timezone.now())
         enqueue_many(ids)
-        self.message_user(request, _("%(n)d deliveries queued again.") % {"n": len(ids)})
+        self.message_user(
+            request, _("%(n)d deliveries queued again.") % {"n": len(ids)}
+        )
 
 
 @admin.register(DomainHealth)
@@ -125,7 +127,8 @@ class RemoteActorAdmin(ReadOnlyAdmin):
     list_filter = (("gone_at", admin.EmptyFieldListFilter),)
     search_fields = ("iri", "preferred_username", "domain")
     fields = ("iri", "domain", "preferred_username", "inbox", "shared_inbox",
-              "key_id", "public_key_pem", "fetched_at", "gone_at", "document")  # fmt: skip
+              "key_id", "public_key_pem", "fetched_at", "gone_at",
+              "document")  # fmt: skip
     readonly_fields = fields
 
     @admin.display(description=_("actor document"))

@@ -1,4 +1,4 @@
-"""App configuration: installs the django-vox compatibility aliases, registers checks."""
+"""App configuration: installs the django-vox compatibility aliases and checks."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _

@@ -28,7 +28,7 @@ __all__ = ("Backend",)
 def _parameter(parameters: Any, name: str) -> Any:
     """``parameters[name]`` or None; works on dicts and django-vox previews."""
     try:
-        return parameters[name] if name in parameters else None
+        return parameters[name] if name in parameters else None  # noqa: SIM401
     except (KeyError, AttributeError, TypeError):
         return None
 
@@ -41,8 +41,8 @@ def reference_to(instance: Any, contexts: list) -> Any:
     with the ``get_absolute_url`` IRI); aspy objects, dicts and strings as
     they are.
     """
-    from .actors import is_actor, registration_for
     from .actors import actor_iri as iri_of_actor
+    from .actors import is_actor, registration_for
 
     if instance is None or instance == {}:
         return None
@@ -60,6 +60,19 @@ def reference_to(instance: Any, contexts: list) -> Any:
 
         return absolute_iri(instance.get_absolute_url())
     return None
+
+
+def object_hook(instance: Any, name: str, notification: Any) -> Any:
+    """Call an object hook of ``instance``'s registration (None if unregistered)."""
+    from .actors import registration_for
+    from .registration import hook
+
+    if instance is None or not hasattr(instance, "_meta") or notification is None:
+        return None
+    registration = registration_for(instance)
+    if registration is None:
+        return None
+    return hook(registration, name)(instance, notification)
 
 
 class Backend(base.Backend):
@@ -82,9 +95,7 @@ class Backend(base.Backend):
         return mark_safe(name.strip()), mark_safe(summary.strip())  # noqa: S308
 
     @classmethod
-    def build_activity(
-        cls, subject: str, body: str, parameters: Any
-    ) -> dict[str, Any]:
+    def build_activity(cls, subject: str, body: str, parameters: Any) -> dict[str, Any]:
         """The activity for one notification, without id or addressing yet."""
         name, summary = cls.render(subject, body, parameters)
         contexts: list[dict] = []
@@ -97,7 +108,11 @@ class Backend(base.Backend):
         activity: dict[str, Any] = {
             "type": activity_type_for(notification),
         }
-        actor = reference_to(_parameter(parameters, "actor"), contexts)
+        subject_of = _parameter(parameters, "object")
+        actor_instance = _parameter(parameters, "actor") or object_hook(
+            subject_of, "get_activity_actor", notification
+        )
+        actor = reference_to(actor_instance, contexts)
         if actor is not None:
             activity["actor"] = actor
         if activity_object is not None:
@@ -109,6 +124,11 @@ class Backend(base.Backend):
             activity["name"] = name
         if summary:
             activity["summary"] = summary
+        addressing = object_hook(subject_of, "get_activity_addressing", notification)
+        for field in ("to", "cc"):
+            addresses = (addressing or {}).get(field)
+            if addresses:
+                activity[field] = list(addresses)
         return {"@context": build_context(contexts), **activity}
 
     @classmethod

@@ -75,7 +75,8 @@ def _user_settings() -> dict[str, Any]:
     unknown = set(value) - set(DEFAULTS)
     if unknown:
         raise ImproperlyConfigured(
-            f"Unknown key(s) in settings.{SETTINGS_NAME}: {', '.join(sorted(unknown))}. "
+            f"Unknown key(s) in settings.{SETTINGS_NAME}: "
+            f"{', '.join(sorted(unknown))}. "
             f"Known keys: {', '.join(sorted(DEFAULTS))} (see docs/settings.rst)."
         )
     return value

@@ -114,7 +114,9 @@ def schedule_remote_delivery(activity: Activity, addresses: Sequence[str]) -> li
     now = timezone.now()
     rows = []
     for inbox, domain in inboxes.items():
-        row = Delivery(activity=activity, inbox=inbox, domain=domain, next_attempt_at=now)
+        row = Delivery(
+            activity=activity, inbox=inbox, domain=domain, next_attempt_at=now
+        )
         if domain in unavailable:
             row.state = Delivery.State.FAILED
             row.last_error = (
@@ -216,7 +218,9 @@ def record(
     else:
         delivery.state = Delivery.State.FAILED
         if outcome is Outcome.GONE:
-            gone = RemoteActor.objects.filter(inbox=delivery.inbox, gone_at__isnull=True)
+            gone = RemoteActor.objects.filter(
+                inbox=delivery.inbox, gone_at__isnull=True
+            )
             gone.update(gone_at=now)
     delivery.save(
         update_fields=[
@@ -260,9 +264,9 @@ def record_domain_failure(domain: str) -> None:
 def enqueue_due(limit: int = 1000) -> int:
     """Enqueue pending deliveries whose time has come (the retry sweep)."""
     due = list(
-        Delivery.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[
-            :limit
-        ]
+        Delivery.objects.due()
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
     )
     enqueue_many(due)
     return len(due)

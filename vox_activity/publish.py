@@ -28,6 +28,7 @@ from .activities import (
     iri_of,
     is_public,
     normalise_public,
+    recipients_of,
 )
 from .actors import resolve_local_actors
 from .delivery import prepare_remote_delivery, schedule_remote_delivery
@@ -45,13 +46,18 @@ def activity_iri(activity_uuid: uuid.UUID) -> str:
 def publish(data: dict[str, Any], addresses: Iterable[str] = ()) -> Activity:
     """Store ``data`` as a new local activity and deliver it to ``addresses``.
 
-    ``addresses`` are IRIs: local actors (their inbox gets an item), remote
-    actors, ``followers`` collections and Public (kept in the activity's
-    ``to`` and passed on for federation).  Local recipients are recorded as
+    ``addresses`` (the notification's recipients) and the addresses already
+    in ``data`` (``to``, ``cc``, ``bto``, ``bcc``, ``audience``) are all
+    delivered: local actors get an inbox item; remote actors, ``followers``
+    collections and Public are passed on for federation, and recipients not
+    yet in the addressing are added to ``to``.  Local recipients are recorded as
     inbox items only, not in the served JSON, so long recipient lists stay
     private and the stored row stays small.
     """
-    wanted = list(dict.fromkeys(filter(None, map(address_iri, addresses))))
+    addressed = recipients_of(data)  # the activity's own to/cc/bto/bcc/audience
+    wanted = list(
+        dict.fromkeys(filter(None, map(address_iri, [*addresses, *addressed])))
+    )
     local_actors = resolve_local_actors(wanted)
     others = [iri for iri in wanted if iri not in local_actors]
     prepare_remote_delivery(others)  # network I/O, before the transaction
@@ -60,9 +66,10 @@ def publish(data: dict[str, Any], addresses: Iterable[str] = ()) -> Activity:
     iri = activity_iri(activity_uuid)
     published = timezone.now()
     body = {k: v for k, v in data.items() if k not in ("@context", "id")}
-    to = list(dict.fromkeys([*as_list(body.pop("to", None)), *others]))
+    already = set(addressed)
+    to = [*as_list(body.pop("to", None)), *(a for a in others if a not in already)]
     if to:
-        body["to"] = to
+        body["to"] = list(dict.fromkeys(to))
     body.setdefault("published", format_datetime(published))
     document = normalise_public(
         {"@context": data.get("@context") or build_context(), "id": iri, **body}

@@ -1,4 +1,4 @@
-"""The registration hooks that make a model an ActivityPub actor.
+"""Registration hooks: how models appear in activities, and which are actors.
 
 Actors are registered the django-vox way::
 
@@ -28,7 +28,42 @@ from django_vox.registry import Channel, Registration, provides_contacts
 ACTOR_TYPES = ("Application", "Group", "Organization", "Person", "Service")
 
 
-class ActorRegistration(Registration):
+class ActivityRegistration(Registration):
+    """Hooks for any model that notifications are about (the activity's object).
+
+    Both are optional; these defaults add nothing.
+    """
+
+    def get_activity_actor(self, instance: Any, notification: Any) -> Any | None:
+        """Who did it, when ``issue()`` was given no ``actor``.
+
+        Return a model instance (a local actor becomes its IRI) or None.  A blog
+        would return the article's author, so that "article created" is a
+        Create by its author, signed with the author's key.
+        """
+        return None
+
+    def get_activity_addressing(
+        self, instance: Any, notification: Any
+    ) -> dict[str, list[str]]:
+        """Extra ``to``/``cc`` addresses for activities about ``instance``.
+
+        Notification recipients are always addressed; this adds audiences no
+        contact stands for, e.g. a public article::
+
+            from vox_activity.activities import PUBLIC
+            from vox_activity.actors import followers_iri
+
+            return {"to": [PUBLIC], "cc": [followers_iri(instance.author)]}
+
+        Every address is delivered to: local actors get an inbox item, a local
+        actor's followers collection means its remote followers, Public puts
+        the activity in the actor's outbox.
+        """
+        return {}
+
+
+class ActorRegistration(ActivityRegistration):
     """A django-vox registration for models whose instances are actors."""
 
     #: ``type`` of the actor document unless :meth:`get_activity_actor_type`
@@ -96,10 +131,9 @@ class ActorRegistration(Registration):
         if user is None or not user.is_authenticated:
             return False
         # request.user is a lazy wrapper: compare through _meta, not type().
-        return (
-            user._meta.concrete_model is instance._meta.concrete_model
-            and str(user.pk) == str(instance.pk)
-        )
+        return user._meta.concrete_model is instance._meta.concrete_model and str(
+            user.pk
+        ) == str(instance.pk)
 
 
 def hook(registration: Any, name: str) -> Callable[..., Any]:

@@ -153,7 +153,9 @@ def ensure_actors(iris: Iterable[str]) -> dict[str, RemoteActor]:
 def webfinger_url(host: str, resource: str) -> str:
     # Plain http only for a site that itself runs without TLS (development).
     scheme = "https" if getattr(settings, "SITE_SSL", True) else "http"
-    return f"{scheme}://{host}/.well-known/webfinger?{urlencode({'resource': resource})}"
+    return (
+        f"{scheme}://{host}/.well-known/webfinger?{urlencode({'resource': resource})}"
+    )
 
 
 def resolve_acct(address: str) -> RemoteActor:

@@ -45,7 +45,7 @@ def classify(status: int | None) -> Outcome:
 
 def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
     """Delay before attempt ``attempt + 1`` after ``attempt`` failed (1-based)."""
-    jitter = (rng or random).randint(0, 30) * (attempt + 1)  # noqa: S311 (not crypto)
+    jitter = (rng or random).randint(0, 30) * (attempt + 1)
     return timedelta(seconds=attempt**4 + 15 + jitter)
 
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from . import client
-from .activities import AS_CONTEXT
+from .activities import AS_CONTEXT, format_datetime
 from .actors import actor_document, actor_iri, endpoint_iri, registration_for
 from .models import Activity, InboxItem
 from .paging import PageRequestError, collection, collection_page, is_page_request
@@ -75,7 +75,7 @@ def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
     def render(item: InboxItem) -> dict:
         data = item.activity.to_ap()
         data.pop("@context", None)
-        data["dateRead"] = item.read_at.isoformat() if item.read_at else None
+        data["dateRead"] = format_datetime(item.read_at) if item.read_at else None
         return data
 
     items = InboxItem.objects.for_owner(actor).select_related("activity")
@@ -175,4 +175,3 @@ def shared_inbox_view(request: HttpRequest) -> HttpResponse:
     return error_response(
         501, "This server does not accept activities from other servers yet."
     )
-

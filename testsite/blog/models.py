@@ -22,9 +22,6 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
-    def get_absolute_url(self):
-        return reverse("article", args=[self.slug])
-
     def __activity__(self):
         iri = absolute_iri(self.get_absolute_url())
         return aspy.Article(
@@ -35,6 +32,9 @@ class Article(models.Model):
             attributed_to=actor_iri(self.author),
             published=self.published,
         )
+
+    def get_absolute_url(self):
+        return reverse("article", args=[self.slug])
 
 
 class Comment(models.Model):
@@ -50,9 +50,6 @@ class Comment(models.Model):
     def __str__(self):
         return f"Comment by {self.author} on {self.article}"
 
-    def get_absolute_url(self):
-        return f"{self.article.get_absolute_url()}#comment-{self.pk}"
-
     def __activity__(self):
         return aspy.Note(
             id=absolute_iri(self.get_absolute_url()),
@@ -61,6 +58,9 @@ class Comment(models.Model):
             in_reply_to=absolute_iri(self.article.get_absolute_url()),
             published=self.created,
         )
+
+    def get_absolute_url(self):
+        return f"{self.article.get_absolute_url()}#comment-{self.pk}"
 
 
 class Subscription(models.Model):

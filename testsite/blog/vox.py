@@ -4,7 +4,9 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django_vox.registry import Channel, Notification, Registration, objects
 
-from vox_activity.registration import ActorRegistration
+from vox_activity.activities import PUBLIC
+from vox_activity.actors import followers_iri
+from vox_activity.registration import ActivityRegistration, ActorRegistration
 
 from .models import Article, Comment, Like
 
@@ -16,9 +18,17 @@ class AuthorVox(ActorRegistration):
         return instance.get_full_name() or instance.get_username()
 
 
-class ArticleVox(Registration):
+class ArticleVox(ActivityRegistration):
     created = Notification(_("An article was published."))
     updated = Notification(_("An article was edited."))
+
+    def get_activity_actor(self, instance, notification):
+        # "Article created" is a Create by its author, signed with their key.
+        return instance.author
+
+    def get_activity_addressing(self, instance, notification):
+        # Articles are public, and go to the author's followers elsewhere.
+        return {"to": [PUBLIC], "cc": [followers_iri(instance.author)]}
 
     def get_channels(self):
         user = get_user_model()

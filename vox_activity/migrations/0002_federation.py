@@ -6,104 +6,355 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('vox_activity', '0001_initial'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("vox_activity", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DomainHealth',
+            name="DomainHealth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(max_length=255, unique=True, verbose_name='domain')),
-                ('failure_days', models.PositiveIntegerField(default=0, verbose_name='days with failures')),
-                ('last_failure_date', models.DateField(blank=True, null=True, verbose_name='last failure')),
-                ('last_success_at', models.DateTimeField(blank=True, null=True, verbose_name='last success')),
-                ('unavailable_since', models.DateTimeField(blank=True, null=True, verbose_name='unavailable since')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "domain",
+                    models.CharField(
+                        max_length=255, unique=True, verbose_name="domain"
+                    ),
+                ),
+                (
+                    "failure_days",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="days with failures"
+                    ),
+                ),
+                (
+                    "last_failure_date",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="last failure"
+                    ),
+                ),
+                (
+                    "last_success_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last success"
+                    ),
+                ),
+                (
+                    "unavailable_since",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="unavailable since"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'remote server',
-                'verbose_name_plural': 'remote servers',
+                "verbose_name": "remote server",
+                "verbose_name_plural": "remote servers",
             },
         ),
         migrations.CreateModel(
-            name='RemoteActor',
+            name="RemoteActor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('iri', models.CharField(max_length=2048, unique=True, verbose_name='IRI')),
-                ('domain', models.CharField(db_index=True, max_length=255, verbose_name='domain')),
-                ('inbox', models.CharField(max_length=2048, verbose_name='inbox')),
-                ('shared_inbox', models.CharField(blank=True, max_length=2048, verbose_name='shared inbox')),
-                ('key_id', models.CharField(blank=True, db_index=True, max_length=2048, verbose_name='key id')),
-                ('public_key_pem', models.TextField(blank=True, verbose_name='public key (PEM)')),
-                ('preferred_username', models.CharField(blank=True, max_length=255, verbose_name='preferred username')),
-                ('data', models.JSONField(default=dict, verbose_name='actor document')),
-                ('fetched_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='fetched at')),
-                ('gone_at', models.DateTimeField(blank=True, help_text="Set when the actor's server answered 404 or 410 Gone.", null=True, verbose_name='gone at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "iri",
+                    models.CharField(max_length=2048, unique=True, verbose_name="IRI"),
+                ),
+                (
+                    "domain",
+                    models.CharField(
+                        db_index=True, max_length=255, verbose_name="domain"
+                    ),
+                ),
+                ("inbox", models.CharField(max_length=2048, verbose_name="inbox")),
+                (
+                    "shared_inbox",
+                    models.CharField(
+                        blank=True, max_length=2048, verbose_name="shared inbox"
+                    ),
+                ),
+                (
+                    "key_id",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        max_length=2048,
+                        verbose_name="key id",
+                    ),
+                ),
+                (
+                    "public_key_pem",
+                    models.TextField(blank=True, verbose_name="public key (PEM)"),
+                ),
+                (
+                    "preferred_username",
+                    models.CharField(
+                        blank=True, max_length=255, verbose_name="preferred username"
+                    ),
+                ),
+                ("data", models.JSONField(default=dict, verbose_name="actor document")),
+                (
+                    "fetched_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="fetched at"
+                    ),
+                ),
+                (
+                    "gone_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set when the actor's server answered 404 or 410 Gone.",
+                        null=True,
+                        verbose_name="gone at",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'remote actor',
-                'verbose_name_plural': 'remote actors',
+                "verbose_name": "remote actor",
+                "verbose_name_plural": "remote actors",
             },
         ),
         migrations.CreateModel(
-            name='ActorKey',
+            name="ActorKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('owner_id', models.CharField(max_length=255, verbose_name='owner id')),
-                ('public_key_pem', models.TextField(verbose_name='public key (PEM)')),
-                ('private_key_pem', models.TextField(editable=False, verbose_name='private key (PEM)')),
-                ('created', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('owner_type', models.ForeignKey(blank=True, help_text="Empty for the site's instance actor.", null=True, on_delete=django.db.models.deletion.CASCADE, to='contenttypes.contenttype', verbose_name='owner type')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("owner_id", models.CharField(max_length=255, verbose_name="owner id")),
+                ("public_key_pem", models.TextField(verbose_name="public key (PEM)")),
+                (
+                    "private_key_pem",
+                    models.TextField(editable=False, verbose_name="private key (PEM)"),
+                ),
+                (
+                    "created",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created"
+                    ),
+                ),
+                (
+                    "owner_type",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for the site's instance actor.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="contenttypes.contenttype",
+                        verbose_name="owner type",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'actor key',
-                'verbose_name_plural': 'actor keys',
-                'constraints': [models.UniqueConstraint(fields=('owner_type', 'owner_id'), name='vox_key_unique_owner'), models.UniqueConstraint(condition=models.Q(('owner_type__isnull', True)), fields=('owner_id',), name='vox_key_unique_instance')],
+                "verbose_name": "actor key",
+                "verbose_name_plural": "actor keys",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("owner_type", "owner_id"), name="vox_key_unique_owner"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("owner_type__isnull", True)),
+                        fields=("owner_id",),
+                        name="vox_key_unique_instance",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('inbox', models.CharField(max_length=2048, verbose_name='inbox')),
-                ('domain', models.CharField(db_index=True, max_length=255, verbose_name='domain')),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('delivered', 'delivered'), ('failed', 'failed'), ('given_up', 'given up')], db_index=True, default='pending', max_length=16, verbose_name='state')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='next attempt')),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='last attempt')),
-                ('last_status', models.PositiveIntegerField(null=True, verbose_name='last HTTP status')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('created', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered at')),
-                ('activity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='vox_activity.activity', verbose_name='activity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("inbox", models.CharField(max_length=2048, verbose_name="inbox")),
+                (
+                    "domain",
+                    models.CharField(
+                        db_index=True, max_length=255, verbose_name="domain"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("delivered", "delivered"),
+                            ("failed", "failed"),
+                            ("given_up", "given up"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(default=0, verbose_name="attempts"),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="next attempt"
+                    ),
+                ),
+                (
+                    "last_attempt_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last attempt"
+                    ),
+                ),
+                (
+                    "last_status",
+                    models.PositiveIntegerField(
+                        null=True, verbose_name="last HTTP status"
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                (
+                    "created",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created"
+                    ),
+                ),
+                (
+                    "delivered_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="delivered at"
+                    ),
+                ),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="vox_activity.activity",
+                        verbose_name="activity",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'delivery',
-                'verbose_name_plural': 'deliveries',
-                'indexes': [models.Index(fields=['state', 'next_attempt_at'], name='vox_delivery_due')],
-                'constraints': [models.UniqueConstraint(fields=('activity', 'inbox'), name='vox_delivery_unique_inbox')],
+                "verbose_name": "delivery",
+                "verbose_name_plural": "deliveries",
+                "indexes": [
+                    models.Index(
+                        fields=["state", "next_attempt_at"], name="vox_delivery_due"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("activity", "inbox"), name="vox_delivery_unique_inbox"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Follow',
+            name="Follow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_iri', models.CharField(max_length=2048, verbose_name='follower')),
-                ('object_iri', models.CharField(max_length=2048, verbose_name='followed')),
-                ('activity_iri', models.CharField(blank=True, max_length=2048, verbose_name='Follow activity')),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('accepted', 'accepted'), ('rejected', 'rejected')], default='pending', max_length=16, verbose_name='state')),
-                ('created', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('responded_at', models.DateTimeField(null=True, verbose_name='accepted or rejected at')),
-                ('remote_actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='follows', to='vox_activity.remoteactor', verbose_name='remote side')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "actor_iri",
+                    models.CharField(max_length=2048, verbose_name="follower"),
+                ),
+                (
+                    "object_iri",
+                    models.CharField(max_length=2048, verbose_name="followed"),
+                ),
+                (
+                    "activity_iri",
+                    models.CharField(
+                        blank=True, max_length=2048, verbose_name="Follow activity"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("accepted", "accepted"),
+                            ("rejected", "rejected"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "created",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created"
+                    ),
+                ),
+                (
+                    "responded_at",
+                    models.DateTimeField(
+                        null=True, verbose_name="accepted or rejected at"
+                    ),
+                ),
+                (
+                    "remote_actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follows",
+                        to="vox_activity.remoteactor",
+                        verbose_name="remote side",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow',
-                'verbose_name_plural': 'follows',
-                'indexes': [models.Index(fields=['object_iri', 'state'], name='vox_follow_followers'), models.Index(fields=['actor_iri', 'state'], name='vox_follow_following')],
-                'constraints': [models.UniqueConstraint(fields=('actor_iri', 'object_iri'), name='vox_follow_unique_pair')],
+                "verbose_name": "follow",
+                "verbose_name_plural": "follows",
+                "indexes": [
+                    models.Index(
+                        fields=["object_iri", "state"], name="vox_follow_followers"
+                    ),
+                    models.Index(
+                        fields=["actor_iri", "state"], name="vox_follow_following"
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("actor_iri", "object_iri"),
+                        name="vox_follow_unique_pair",
+                    )
+                ],
             },
         ),
     ]

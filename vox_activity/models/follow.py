@@ -16,9 +16,7 @@ class FollowQuerySet(models.QuerySet):
 
     def followers_of(self, actor_iri: str) -> FollowQuerySet:
         """Accepted remote followers of the local actor ``actor_iri``."""
-        return self.accepted().filter(
-            object_iri=actor_iri, remote_actor__isnull=False
-        )
+        return self.accepted().filter(object_iri=actor_iri, remote_actor__isnull=False)
 
 
 class Follow(models.Model):
