@@ -129,3 +129,31 @@ def test_preview_in_django_vox_admin(admin_client, alice, article):
     html = response.content.decode()
     assert 'class="vox-activity-preview"' in html
     assert "Wrote <b>Hello</b>" in html
+
+
+def test_name_is_plain_text_and_summary_is_escaped_html(alice, bob, make_template):
+    from testsite.blog.models import Article
+
+    make_template(
+        Article, "created", "c:subscribers", subject="{{ object.title }}",
+        content="<p>{{ object.title }}</p>",
+    )  # fmt: skip
+    Subscription.objects.create(subscriber=bob, author=alice)
+    article = Article.objects.create(
+        author=alice, title="Tom & <Jerry>", slug="tj", body="x"
+    )
+    notification(Article, "created").issue(article)
+    data = only_activity().data
+    assert data["name"] == "Tom & <Jerry>"
+    assert data["summary"] == "<p>Tom &amp; &lt;Jerry&gt;</p>"
+
+
+def test_hidden_actors_yield_no_contact(alice, monkeypatch):
+    from testsite.blog.vox import AuthorVox
+
+    registration = AuthorVox(type(alice))
+    assert list(registration.activity_contacts(alice, None)) == [
+        "https://testserver/~alice/"
+    ]
+    monkeypatch.setattr(AuthorVox, "has_activity_endpoint", lambda self, i: False)
+    assert list(registration.activity_contacts(alice, None)) == []

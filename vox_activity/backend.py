@@ -88,11 +88,14 @@ class Backend(base.Backend):
     @classmethod
     def render(cls, subject: str, body: str, parameters: Any) -> tuple[str, str]:
         """The rendered subject (becomes ``name``) and body (``summary``)."""
-        context = base.Context(dict(_as_dict(parameters)), autoescape=cls.ESCAPE_HTML)
-        name = base.template_from_string(subject).render(context) if subject else ""
-        summary = base.template_from_string(body).render(context) if body else ""
-        # Template output is already escaped (autoescape on), so still safe.
-        return mark_safe(name.strip()), mark_safe(summary.strip())  # noqa: S308
+        values = dict(_as_dict(parameters))
+        # ``name`` is plain text in ActivityStreams: no HTML escaping; the
+        # ``summary`` is HTML, so values are escaped into it.
+        text = base.Context(values, autoescape=False)
+        html = base.Context(values, autoescape=True)
+        name = base.template_from_string(subject).render(text) if subject else ""
+        summary = base.template_from_string(body).render(html) if body else ""
+        return name.strip(), mark_safe(summary.strip())  # noqa: S308 (escaped above)
 
     @classmethod
     def build_activity(cls, subject: str, body: str, parameters: Any) -> dict[str, Any]:

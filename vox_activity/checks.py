@@ -31,8 +31,9 @@ def check_app_order(app_configs=None, **kwargs):
             checks.Error(
                 '"vox_activity" is listed after "django_vox" in INSTALLED_APPS.',
                 hint=(
-                    'Move "vox_activity" above "django_vox": its compatibility '
-                    "aliases and templates must load first."
+                    'Move "vox_activity" above "django_vox" (and above any app '
+                    "that imports django_vox while loading), so its compatibility "
+                    "aliases are installed before django_vox is imported."
                 ),
                 id="vox_activity.E002",
             )

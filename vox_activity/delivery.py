@@ -34,6 +34,15 @@ from .site import local_path
 
 logger = logging.getLogger(__name__)
 
+#: Errors that no retry can fix: a refused or malformed address, a redirect
+#: loop, or an answer too large to read (the POST itself may have landed).
+PERMANENT_HTTP_ERRORS = (
+    http.BlockedAddressError,
+    http.InvalidURLError,
+    http.TooManyRedirectsError,
+    http.ResponseTooLargeError,
+)
+
 #: How long an attempt may take before the row counts as abandoned (a worker
 #: that died) and is due again.  Longer than the HTTP total timeout.
 ATTEMPT_LEASE = timedelta(minutes=5)
@@ -173,7 +182,7 @@ def attempt_delivery(delivery_id: int) -> str:
         response = http.post(
             delivery.inbox, body, headers=headers, sign=signer(activity.actor_iri)
         )
-    except http.BlockedAddressError as exc:
+    except PERMANENT_HTTP_ERRORS as exc:  # retrying cannot help
         return record(delivery, Outcome.FAILED, None, str(exc))
     except http.HttpError as exc:
         return record(delivery, Outcome.RETRY, None, str(exc))

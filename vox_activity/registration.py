@@ -85,11 +85,10 @@ class ActorRegistration(ActivityRegistration):
     @provides_contacts("activity")
     def activity_contacts(self, instance: Any, notification: Any) -> Iterator[str]:
         """Notifications for this actor go to its inbox: yield its actor IRI."""
-        from .actors import actor_iri
+        from .actors import actor_iri, is_actor
 
-        iri = actor_iri(instance)
-        if iri:
-            yield iri
+        if is_actor(instance):  # has_activity_endpoint() may hide some
+            yield actor_iri(instance)
 
     def get_activity_actor_type(self, instance: Any) -> str:
         return getattr(self, "activity_actor_type", "Person")
