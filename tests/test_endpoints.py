@@ -275,7 +275,7 @@ def test_unknown_activity_is_404(db, ap_client):
     assert response.status_code == 404
 
 
-def test_shared_inbox_refuses_until_federation(db, ap_client):
+def test_shared_inbox_refuses_unsigned_posts(db, ap_client):
     response = ap_client.post("/activitypub/inbox", {"type": "Create"})
-    assert response.status_code == 501
-    assert "not accept" in response.json()["error"]
+    assert response.status_code == 401
+    assert "not signed" in response.json()["error"]

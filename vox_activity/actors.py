@@ -142,6 +142,67 @@ def actor_for_iri(iri: str) -> Any | None:
     return actor_for_path(path) if path is not None else None
 
 
+def actor_for_username(name: str) -> Any | None:
+    """The local actor whose ``get_activity_username()`` is ``name``, or None.
+
+    Names compare case-insensitively, as Mastodon's do; among case variants
+    an exact match wins, and two inexact ones are ambiguous (None).  Models
+    are tried in registration order, those registered with a regex and an
+    activity endpoint only.  Candidates come from the registration's
+    ``get_activity_actor_by_username(name)`` hook if it has one; else from
+    the model's ``USERNAME_FIELD`` (Django users); else from the regex's only
+    named group; else from the primary key: the same order as the default
+    ``get_activity_username()``.  A candidate counts only if it is an actor
+    and its ``get_activity_username()`` is ``name``.
+    """
+    from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
+    from django.db.models import CharField, TextField
+    from django_vox.registry import Registration
+
+    if not isinstance(name, str) or not name:
+        return None
+    for model, item in _registry().items():
+        registration = item.registration
+        if not item.has_url or (
+            type(registration).has_activity_endpoint
+            is Registration.has_activity_endpoint
+        ):
+            continue
+        finder = getattr(registration, "get_activity_actor_by_username", None)
+        if callable(finder):
+            candidates = [finder(name)]
+        else:
+            params = list(item.reverse_params)
+            field_name = getattr(model, "USERNAME_FIELD", None) or (
+                params[0] if len(params) == 1 else "pk"
+            )
+            try:
+                field = model._meta.get_field(field_name)
+            except FieldDoesNotExist:
+                field = model._meta.pk if field_name == "pk" else None
+            if field is None:
+                continue
+            lookup = "iexact" if isinstance(field, (CharField, TextField)) else "exact"
+            query = {f"{field_name}__{lookup}": name}
+            try:
+                candidates = list(model._default_manager.filter(**query)[:100])
+            except (FieldError, ValidationError, ValueError, TypeError):
+                continue  # e.g. "abc" for an integer pk
+        username = hook(registration, "get_activity_username")
+        found = [
+            (str(username(candidate)), candidate)
+            for candidate in candidates
+            if is_actor(candidate)
+        ]
+        found = [(u, c) for u, c in found if u.casefold() == name.casefold()]
+        exact = [c for u, c in found if u == name]
+        if len(exact) == 1:
+            return exact[0]
+        if len(found) == 1:
+            return found[0][1]
+    return None
+
+
 def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model]:
     """Map the IRIs that name local actors to their instances, in bulk.
 
@@ -229,7 +290,9 @@ def actor_document(instance: Any) -> dict[str, Any]:
             "followers": endpoint_iri(iri, "followers"),
             "following": endpoint_iri(iri, "following"),
             "endpoints": {"sharedInbox": shared_inbox_iri()},
-            "manuallyApprovesFollowers": False,
+            "manuallyApprovesFollowers": bool(
+                hook(registration, "manually_approves_followers")(instance)
+            ),
             "publicKey": {
                 "id": key_id(iri),
                 "owner": iri,
@@ -249,6 +312,7 @@ __all__ = [
     "actor_document",
     "actor_for_iri",
     "actor_for_path",
+    "actor_for_username",
     "actor_iri",
     "endpoint_iri",
     "is_actor",

@@ -62,6 +62,14 @@ def reference_to(instance: Any, contexts: list) -> Any:
     return None
 
 
+def tombstone_for(obj: Any) -> Any:
+    """A deleted object is sent as a Tombstone (Mastodon's form), not in full."""
+    if isinstance(obj, dict) and obj.get("id"):
+        former = obj.get("type", "Object")
+        return {"id": obj["id"], "type": "Tombstone", "formerType": former}
+    return obj
+
+
 def object_hook(instance: Any, name: str, notification: Any) -> Any:
     """Call an object hook of ``instance``'s registration (None if unregistered)."""
     from .actors import registration_for
@@ -119,6 +127,8 @@ class Backend(base.Backend):
         if actor is not None:
             activity["actor"] = actor
         if activity_object is not None:
+            if activity["type"] == "Delete":
+                activity_object = tombstone_for(activity_object)
             activity["object"] = activity_object
         target = reference_to(_parameter(parameters, "target"), contexts)
         if target is not None:

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from .activities import iri_of
 from .actors import match_path
 from .conf import get_setting
-from .models import Activity, InboxItem
+from .models import Activity, Follow, InboxItem
 from .responses import error_response
 from .site import local_path
 
@@ -54,7 +54,51 @@ def handle_outbox_post(request: HttpRequest, actor: Any) -> HttpResponse:
         return error_response(400, 'The activity needs an "object" (an IRI).')
     if activity_type == "Read":
         return mark_read(actor, object_iri)
+    if activity_type == "Follow" and local_path(object_iri) is None:
+        return follow_remote(actor, object_iri)
+    if activity_type == "Undo" and _undoes_follow(data):
+        return unfollow_remote(actor, data)
     return hand_to_object(actor, activity_type, object_iri, data)
+
+
+def _undoes_follow(data: dict) -> bool:
+    obj = data.get("object")
+    if isinstance(obj, dict):
+        return obj.get("type") == "Follow"
+    return Follow.objects.filter(activity_iri=iri_of(obj)).exists()
+
+
+def follow_remote(actor: Any, target: str) -> HttpResponse:
+    """C2S Follow of a remote actor (IRI or acct:): 201 with the Follow's IRI."""
+    from .follows import FollowError, follow
+
+    try:
+        row = follow(actor, target)
+    except FollowError as exc:
+        return error_response(400, str(exc))
+    response = HttpResponse(status=201)
+    response["Location"] = row.activity_iri
+    return response
+
+
+def unfollow_remote(actor: Any, data: dict) -> HttpResponse:
+    from .follows import FollowError, unfollow
+
+    obj = data.get("object")
+    target = (
+        iri_of(obj.get("object"))
+        if isinstance(obj, dict)
+        else Follow.objects.filter(activity_iri=iri_of(obj))
+        .values_list("object_iri", flat=True)
+        .first()
+    )
+    try:
+        found = unfollow(actor, target or "")
+    except FollowError as exc:
+        return error_response(400, str(exc))
+    if not found:
+        return error_response(404, "There is no such follow to undo.")
+    return HttpResponse(status=204)
 
 
 def mark_read(actor: Any, activity_iri: str) -> HttpResponse:

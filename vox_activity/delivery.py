@@ -27,7 +27,7 @@ from . import http
 from .activities import ACTIVITY_JSON, PUBLIC
 from .actors import actor_for_path, actor_iri, split_endpoint
 from .conf import get_setting
-from .models import Activity, Delivery, DomainHealth, Follow, RemoteActor
+from .models import Activity, Block, Delivery, DomainHealth, Follow, RemoteActor
 from .remote import domain_of
 from .retry_policy import Outcome, classify, next_attempt_delay
 from .site import local_path
@@ -69,8 +69,12 @@ def prepare_remote_delivery(addresses: Sequence[str]) -> None:
         ensure_actors(candidates)
 
 
-def plan_inboxes(addresses: Sequence[str]) -> dict[str, str]:
-    """``{inbox: domain}`` for ``addresses``, shared inboxes first, deduplicated."""
+def plan_inboxes(addresses: Sequence[str], sender_iri: str = "") -> dict[str, str]:
+    """``{inbox: domain}`` for ``addresses``, shared inboxes first, deduplicated.
+
+    Actors that block the sender, and actors whose accounts are gone, are left
+    out.
+    """
     remote_iris = []
     follower_owners = []
     for address in addresses:
@@ -103,16 +107,23 @@ def plan_inboxes(addresses: Sequence[str]) -> dict[str, str]:
         for follow in follows:
             actors[follow.remote_actor.pk] = follow.remote_actor
 
+    blockers = set()
+    if sender_iri and actors:
+        blockers = set(
+            Block.objects.filter(object_iri=sender_iri).values_list(
+                "actor_iri", flat=True
+            )
+        )
     inboxes: dict[str, str] = {}
     for actor in actors.values():
-        if actor.gone_at is None:
+        if actor.gone_at is None and actor.iri not in blockers:
             inboxes.setdefault(actor.delivery_inbox, domain_of(actor.delivery_inbox))
     return inboxes
 
 
 def schedule_remote_delivery(activity: Activity, addresses: Sequence[str]) -> list:
     """Write the Delivery rows of ``activity`` and enqueue them after commit."""
-    inboxes = plan_inboxes(addresses)
+    inboxes = plan_inboxes(addresses, activity.actor_iri)
     if not inboxes:
         return []
     unavailable = dict(

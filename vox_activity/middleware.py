@@ -45,6 +45,20 @@ def _looks_like_actor_path(path: str) -> bool:
     return False
 
 
+def deleted_object_response(request: HttpRequest, path: str) -> HttpResponse | None:
+    """410 Gone with a Tombstone for a local object whose Delete we published."""
+    from .models import StoredObject
+    from .responses import activity_response
+    from .site import absolute_iri
+
+    stored = StoredObject.objects.filter(
+        iri=absolute_iri(path), local=True, deleted_at__isnull=False
+    ).first()
+    if stored is None:
+        return None
+    return activity_response(stored.tombstone(), request, status=410)
+
+
 class ActivityPubMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -70,5 +84,7 @@ class ActivityPubMiddleware:
         if actor is None:
             if _looks_like_actor_path(head if endpoint else path):
                 return error_response(404, "No such actor on this site.")
+            if request.method in ("GET", "HEAD"):
+                return deleted_object_response(request, path)
             return None
         return ACTOR_VIEWS[endpoint](request, actor)

@@ -32,8 +32,8 @@ from .activities import (
 )
 from .actors import resolve_local_actors
 from .delivery import prepare_remote_delivery, schedule_remote_delivery
-from .models import Activity, InboxItem
-from .site import absolute_iri
+from .models import Activity, InboxItem, StoredObject
+from .site import absolute_iri, local_path
 
 #: Rows per INSERT when filling inboxes (SQLite lowers it to its own limit).
 INBOX_BATCH_SIZE = 2000
@@ -88,8 +88,52 @@ def publish(data: dict[str, Any], addresses: Iterable[str] = ()) -> Activity:
             published=published,
         )
         fill_inboxes(activity, local_actors.values())
+        track_local_object(activity)
         schedule_remote_delivery(activity, others)
     return activity
+
+
+def track_local_object(activity: Activity) -> None:
+    """Remember local objects created, updated or deleted by ``activity``.
+
+    This is what lets a deleted object answer 410 Gone with a Tombstone, and
+    incoming Likes or replies find the local actor who owns the object.
+    """
+    data = activity.data
+    obj = data.get("object")
+    object_iri = iri_of(obj)
+    if not object_iri or local_path(object_iri) is None:
+        return
+    if activity.type in ("Create", "Update") and isinstance(obj, dict):
+        StoredObject.objects.update_or_create(
+            iri=object_iri,
+            defaults={
+                "owner_iri": activity.actor_iri,
+                "type": str(obj.get("type", "Object"))[:64],
+                "data": obj,
+                "local": True,
+                "updated": activity.published,
+                "deleted_at": None,
+            },
+        )
+    elif activity.type == "Delete":
+        stored, _ = StoredObject.objects.get_or_create(
+            iri=object_iri,
+            defaults={
+                "owner_iri": activity.actor_iri,
+                "type": _former_type(obj),
+                "local": True,
+            },
+        )
+        stored.deleted_at = activity.published
+        stored.data = stored.tombstone()
+        stored.save(update_fields=["deleted_at", "data"])
+
+
+def _former_type(obj: Any) -> str:
+    if isinstance(obj, dict):
+        return str(obj.get("formerType") or obj.get("type") or "Object")[:64]
+    return "Object"
 
 
 def fill_inboxes(activity: Activity, owners: Iterable[Any]) -> int:

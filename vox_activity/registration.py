@@ -120,6 +120,14 @@ class ActorRegistration(ActivityRegistration):
             return absolute_iri(instance.get_absolute_url())
         return None
 
+    def manually_approves_followers(self, instance: Any) -> bool:
+        """Hold follow requests until accepted (admin or ``follows.accept``)?
+
+        Default False: follows are accepted at once.  The actor document's
+        ``manuallyApprovesFollowers`` says the same, so Mastodon shows a lock.
+        """
+        return False
+
     def is_activity_owner(self, instance: Any, request: Any) -> bool:
         """May ``request`` read this actor's inbox and post to its outbox?
 

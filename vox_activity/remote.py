@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -190,3 +191,33 @@ def resolve_acct(address: str) -> RemoteActor:
         ):
             return fetch_actor(link["href"])
     raise RemoteActorError(f"WebFinger answer for {handle} has no ActivityPub link.")
+
+
+#: A key is refetched (for rotated keys) at most this often.
+KEY_REFETCH_INTERVAL = 60
+
+
+def actor_for_key(key_id: str, *, refresh: bool = False) -> RemoteActor:
+    """The remote actor owning ``key_id``, fetched (signed) if not cached.
+
+    Mastodon's key ids are ``<actor IRI>#main-key``: the document without the
+    fragment is the actor.  ``refresh`` refetches it (a key may have been
+    rotated), but at most once per :data:`KEY_REFETCH_INTERVAL` seconds, so a
+    flood of badly signed requests cannot make us hammer a server.
+    """
+    if not _is_http_iri(key_id):
+        raise RemoteActorError(f"keyId {key_id!r} is not an http(s) IRI.")
+    cached = RemoteActor.objects.filter(key_id=key_id, gone_at__isnull=True).first()
+    if cached is not None:
+        now = timezone.now()
+        just_fetched = cached.fetched_at > now - timedelta(seconds=KEY_REFETCH_INTERVAL)
+        if just_fetched or not (
+            refresh or cached.is_stale(get_setting("REMOTE_ACTOR_TTL"))
+        ):
+            return cached
+    actor = fetch_actor(key_id.split("#", 1)[0], refresh=True)
+    if actor.key_id != key_id:
+        raise RemoteActorError(
+            f"{actor.iri} publishes the key {actor.key_id!r}, not {key_id!r}."
+        )
+    return actor

@@ -8,7 +8,7 @@ actors' own paths and are served by ``ActivityPubMiddleware`` instead.
 
 from django.urls import path
 
-from . import views
+from . import discovery, views
 
 app_name = "vox_activity"
 
@@ -19,4 +19,10 @@ urlpatterns = [
     path("activitypub/actor", views.instance_actor_view, name="instance-actor"),
     path("activitypub/actor/outbox", views.instance_outbox_view,
          name="instance-outbox"),
+    # Discovery: WebFinger, NodeInfo, host-meta (vox_activity.discovery).
+    path(".well-known/webfinger", discovery.webfinger_view, name="webfinger"),
+    path(".well-known/nodeinfo", discovery.nodeinfo_index_view,
+         name="nodeinfo-index"),
+    path(".well-known/host-meta", discovery.host_meta_view, name="host-meta"),
+    path("nodeinfo/2.1", discovery.nodeinfo_view, name="nodeinfo"),
 ]  # fmt: skip

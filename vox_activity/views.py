@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from . import client
 from .activities import AS_CONTEXT, format_datetime
 from .actors import actor_document, actor_iri, endpoint_iri, registration_for
-from .models import Activity, InboxItem
+from .models import Activity, Follow, InboxItem
 from .paging import PageRequestError, collection, collection_page, is_page_request
 from .registration import hook
 from .responses import activity_response, error_response
@@ -64,11 +64,12 @@ def actor_view(request: HttpRequest, actor: Any) -> HttpResponse:
 
 
 def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
+    if request.method == "POST":
+        from .inbox import receive
+
+        return receive(request)
     if request.method not in ("GET", "HEAD"):
-        return error_response(
-            501,
-            "This server does not accept activities from other servers yet.",
-        )
+        return _not_allowed("GET", "POST")
     if not is_owner(request, actor):
         return error_response(403, "Only the owner of this inbox may read it.")
 
@@ -103,20 +104,31 @@ def outbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
     return _paged(request, iri, activities, render)
 
 
-def _empty_collection(name: str) -> Callable[[HttpRequest, Any], HttpResponse]:
-    def view(request: HttpRequest, actor: Any) -> HttpResponse:
-        if request.method not in ("GET", "HEAD"):
-            return _not_allowed("GET")
-        iri = endpoint_iri(actor_iri(actor), name)
-        return _paged(request, iri, Activity.objects.none(), lambda row: row)
-
-    view.__name__ = f"{name}_view"
-    view.__doc__ = f"The actor's {name}: empty until federation is enabled."
-    return view
+def followers_view(request: HttpRequest, actor: Any) -> HttpResponse:
+    """Accepted followers (actor IRIs), newest first."""
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET")
+    iri = actor_iri(actor)
+    rows = Follow.objects.accepted().filter(object_iri=iri)
+    return _paged(request, endpoint_iri(iri, "followers"), rows, _follower)
 
 
-followers_view = _empty_collection("followers")
-following_view = _empty_collection("following")
+def following_view(request: HttpRequest, actor: Any) -> HttpResponse:
+    """Accepted follows of this actor (the followed IRIs), newest first."""
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed("GET")
+    iri = actor_iri(actor)
+    rows = Follow.objects.accepted().filter(actor_iri=iri)
+    return _paged(request, endpoint_iri(iri, "following"), rows, _followed)
+
+
+def _follower(row: Follow) -> str:
+    return row.actor_iri
+
+
+def _followed(row: Follow) -> str:
+    return row.object_iri
+
 
 ACTOR_VIEWS: dict[str | None, Callable[[HttpRequest, Any], HttpResponse]] = {
     None: actor_view,
@@ -172,6 +184,6 @@ def instance_outbox_view(request: HttpRequest) -> HttpResponse:
 def shared_inbox_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _not_allowed("POST")
-    return error_response(
-        501, "This server does not accept activities from other servers yet."
-    )
+    from .inbox import receive
+
+    return receive(request)

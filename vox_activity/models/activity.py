@@ -57,6 +57,12 @@ class Activity(models.Model):
         _("local"), default=True, help_text=_("Created on this site.")
     )
     published = models.DateTimeField(_("published"), default=timezone.now)
+    undone_at = models.DateTimeField(
+        _("undone at"),
+        null=True,
+        blank=True,
+        help_text=_("When its actor took it back with an Undo."),
+    )
 
     objects = ActivityQuerySet.as_manager()
 

@@ -1,0 +1,285 @@
+"""Discovery: WebFinger, NodeInfo and host-meta, under ``/.well-known/``.
+
+How other servers find this site's actors and learn what the site is:
+
+* **WebFinger** (RFC 7033, as Mastodon uses it): ``@alice@example.com``
+  typed into Mastodon becomes ``GET /.well-known/webfinger?resource=
+  acct:alice@example.com``, answered with a JRD document whose ``self`` link
+  is the actor IRI.  Names are the registrations' ``get_activity_username()``
+  (the actor document's ``preferredUsername``), found back with
+  :func:`vox_activity.actors.actor_for_username`; the site's instance actor
+  is ``acct:<domain>@<domain>``, its ``preferredUsername``.
+* **NodeInfo 2.1**: ``/.well-known/nodeinfo`` points at ``/nodeinfo/2.1``,
+  which names the software and counts actors and public posts.
+* **host-meta** (RFC 6415): an XRD document whose ``lrdd`` template points at
+  WebFinger, for the clients that still start there.
+
+Every response, errors included, carries ``Access-Control-Allow-Origin: *``
+so that browser-based clients can read it; errors are JSON with a reason.
+The URLs are in ``vox_activity.urls``, which must be included at the site's
+root for ``/.well-known/`` to be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import escape
+
+from . import __version__
+from .activities import ACTIVITY_JSON
+from .actors import actor_for_iri, actor_for_username, actor_iri, registration_for
+from .models import IRI_MAX_LENGTH, Activity
+from .registration import hook
+from .responses import error_response
+from .site import absolute_iri, local_path, site_domain
+
+JRD_JSON = "application/jrd+json"
+XRD_XML = "application/xrd+xml"
+PROFILE_PAGE = "http://webfinger.net/rel/profile-page"
+NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
+NODEINFO_JSON = f'application/json; profile="{NODEINFO_SCHEMA}#"'
+#: NodeInfo's ``software.name``: ``[a-z0-9-]`` only.
+SOFTWARE_NAME = "vox-activity"
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+#: Characters percent-encoded in the name part of an ``acct:`` URI: those that
+#: would end it (``@``), break the URI, or start an escape.  Others, non-ASCII
+#: letters included, are written as they are, as Mastodon reads them.
+_ACCT_ESCAPED = frozenset('%@/?#[]"<>\\^`{|} ')
+_CORS = {"Access_Control_Allow_Origin": "*"}
+
+
+class WebFingerError(Exception):
+    """A resource that cannot be answered: ``status`` (400 or 404) and why."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# --- WebFinger ----------------------------------------------------------------
+
+
+def acct_uri(name: str) -> str:
+    """``alice`` → ``acct:alice@<site domain>`` (RFC 7565)."""
+    user = "".join(f"%{ord(ch):02X}" if _escaped(ch) else ch for ch in name)
+    return f"acct:{user}@{site_domain()}"
+
+
+def _escaped(ch: str) -> bool:
+    return ch in _ACCT_ESCAPED or ord(ch) < 32 or ord(ch) == 127
+
+
+def webfinger_document(actor: Any) -> dict[str, Any]:
+    """The JRD of a local actor: its ``acct:`` URI, IRI and profile page."""
+    registration = registration_for(actor)
+    iri = actor_iri(actor)
+    url = hook(registration, "get_activity_url")(actor) or iri  # as the actor's
+    return {
+        "subject": acct_uri(str(hook(registration, "get_activity_username")(actor))),
+        "aliases": list(dict.fromkeys([iri, url])),
+        "links": [
+            {"rel": "self", "type": ACTIVITY_JSON, "href": iri},
+            {"rel": PROFILE_PAGE, "type": "text/html", "href": url},
+        ],
+    }
+
+
+def instance_webfinger_document() -> dict[str, Any]:
+    """The JRD of the instance actor, ``acct:<domain>@<domain>``.
+
+    Servers that fetch the instance actor (to check a signed request) look its
+    ``preferredUsername`` up with WebFinger and expect it to lead back.
+    """
+    from .instance import instance_actor_iri
+
+    iri = instance_actor_iri()
+    return {
+        "subject": acct_uri(site_domain()),
+        "aliases": [iri],
+        "links": [{"rel": "self", "type": ACTIVITY_JSON, "href": iri}],
+    }
+
+
+def _split_handle(handle: str) -> tuple[str, str]:
+    """``alice@example.com`` → (``alice``, ``example.com``); 400 if malformed."""
+    handle = handle.removeprefix("@")  # Mastodon's @alice@example.com
+    user, _, host = handle.rpartition("@")
+    user = unquote(user)
+    if not user or not host or "/" in host:
+        raise WebFingerError(
+            400,
+            "The resource is not an account (acct:name@domain) or an actor IRI.",
+        )
+    return user, host
+
+
+def _from_iri(iri: str) -> dict[str, Any]:
+    from .instance import instance_actor_iri
+
+    path = local_path(iri)
+    if path is None:
+        raise WebFingerError(404, "That IRI is not on this site.")
+    if absolute_iri(path).rstrip("/") == instance_actor_iri().rstrip("/"):
+        return instance_webfinger_document()
+    actor = actor_for_iri(iri)
+    if actor is None:
+        raise WebFingerError(404, "No actor on this site has that IRI.")
+    return webfinger_document(actor)
+
+
+def webfinger(resource: str) -> dict[str, Any]:
+    """The JRD document for ``resource``, or :class:`WebFingerError`.
+
+    ``resource`` is ``acct:name@domain``, or leniently ``@name@domain`` or
+    ``name@domain``, with this site's domain (in any case); or an actor IRI.
+    """
+    resource = resource.strip()
+    if not resource:
+        raise WebFingerError(400, 'The "resource" parameter is empty.')
+    if len(resource) > IRI_MAX_LENGTH:
+        raise WebFingerError(400, 'The "resource" parameter is too long.')
+    scheme = _SCHEME.match(resource)
+    scheme_name = scheme.group(1).lower() if scheme else None
+    if scheme_name in ("http", "https"):
+        return _from_iri(resource)
+    if scheme_name not in (None, "acct"):
+        raise WebFingerError(
+            404, f"Only acct: and https: resources are known here, not {scheme_name}:."
+        )
+    handle = resource[scheme.end() :] if scheme else resource
+    name, host = _split_handle(handle)
+    domain = site_domain()
+    if host.lower() != domain.lower():
+        raise WebFingerError(
+            404, f"{host} is not this site ({domain}); ask {host} itself."
+        )
+    if name.casefold() == domain.casefold():
+        return instance_webfinger_document()
+    actor = actor_for_username(name)
+    if actor is None:
+        raise WebFingerError(404, f"No account {name}@{domain} on this site.")
+    return webfinger_document(actor)
+
+
+# --- NodeInfo and host-meta ---------------------------------------------------
+
+
+def nodeinfo_index() -> dict[str, Any]:
+    """``/.well-known/nodeinfo``: where the NodeInfo 2.1 document is."""
+    href = absolute_iri(reverse("vox_activity:nodeinfo"))
+    return {"links": [{"rel": NODEINFO_SCHEMA, "href": href}]}
+
+
+def count_local_actors() -> int:
+    """Rows of every model registered as an actor: one ``COUNT`` per model.
+
+    All rows count, including any that ``has_activity_endpoint()`` hides.
+    """
+    from django_vox.registry import Registration, objects
+
+    total = 0
+    for model, item in objects.items():
+        endpoint = type(item.registration).has_activity_endpoint
+        if item.has_url and endpoint is not Registration.has_activity_endpoint:
+            total += model._default_manager.count()
+    return total
+
+
+def nodeinfo_document() -> dict[str, Any]:
+    """The NodeInfo 2.1 document of this site."""
+    return {
+        "version": "2.1",
+        "software": {"name": SOFTWARE_NAME, "version": __version__},
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": False,
+        "usage": {
+            "users": {"total": count_local_actors()},
+            "localPosts": Activity.objects.filter(local=True, public=True).count(),
+        },
+        "metadata": {"nodeName": site_domain()},
+    }
+
+
+def host_meta() -> str:
+    """The host-meta XRD: an ``lrdd`` link templated on WebFinger."""
+    template = absolute_iri(reverse("vox_activity:webfinger")) + "?resource={uri}"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+        f'  <Link rel="lrdd" template="{escape(template)}"/>\n'
+        "</XRD>\n"
+    )
+
+
+# --- views (vox_activity.urls) -----------------------------------------------
+
+
+def _response(body: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(body.encode("utf-8"), content_type=content_type)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _json(data: Any, content_type: str) -> HttpResponse:
+    return _response(json.dumps(data, ensure_ascii=False), content_type)
+
+
+def _get_only(request: HttpRequest) -> HttpResponse | None:
+    if request.method in ("GET", "HEAD"):
+        return None
+    return error_response(405, "Use GET here.", Allow="GET", **_CORS)
+
+
+def webfinger_view(request: HttpRequest) -> HttpResponse:
+    """``GET /.well-known/webfinger?resource=acct:alice@example.com``."""
+    if (refused := _get_only(request)) is not None:
+        return refused
+    resources = request.GET.getlist("resource")
+    if not resources:
+        domain = site_domain()
+        return error_response(
+            400,
+            f'The "resource" parameter is missing: ask for '
+            f"?resource=acct:name@{domain}.",
+            **_CORS,
+        )
+    if len(resources) > 1:
+        return error_response(400, 'Give one "resource" parameter only.', **_CORS)
+    try:
+        document = webfinger(resources[0])
+    except WebFingerError as exc:
+        return error_response(exc.status, exc.reason, **_CORS)
+    rels = request.GET.getlist("rel")
+    if rels:  # RFC 7033 §4.3: only the links of the relations asked for
+        document["links"] = [link for link in document["links"] if link["rel"] in rels]
+    return _json(document, f"{JRD_JSON}; charset=utf-8")
+
+
+def nodeinfo_index_view(request: HttpRequest) -> HttpResponse:
+    """``GET /.well-known/nodeinfo``."""
+    if (refused := _get_only(request)) is not None:
+        return refused
+    return _json(nodeinfo_index(), "application/json; charset=utf-8")
+
+
+def nodeinfo_view(request: HttpRequest) -> HttpResponse:
+    """``GET /nodeinfo/2.1``."""
+    if (refused := _get_only(request)) is not None:
+        return refused
+    return _json(nodeinfo_document(), NODEINFO_JSON)
+
+
+def host_meta_view(request: HttpRequest) -> HttpResponse:
+    """``GET /.well-known/host-meta``."""
+    if (refused := _get_only(request)) is not None:
+        return refused
+    return _response(host_meta(), f"{XRD_XML}; charset=utf-8")

@@ -1,0 +1,181 @@
+"""Follows, both ways: the Python API and the activities it sends.
+
+Incoming (a remote actor follows a local one): :func:`accept` and
+:func:`reject` answer a pending request (the admin has actions for both).
+Outgoing (a local actor follows a remote one): :func:`follow` and
+:func:`unfollow`; the remote side's Accept or Reject updates the row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .actors import actor_for_iri, actor_iri
+from .models import Follow, RemoteActor
+from .publish import publish
+from .remote import RemoteActorError, fetch_actor, resolve_acct
+from .signals import (
+    follow_accepted,
+    follow_rejected,
+    follow_removed,
+    follow_requested,
+)
+
+
+class FollowError(Exception):
+    """A follow operation that cannot be done; the message says why."""
+
+
+def follow_object(follow: Follow) -> dict[str, Any]:
+    """The Follow activity as embedded in Accept, Reject and Undo."""
+    data: dict[str, Any] = {
+        "type": "Follow",
+        "actor": follow.actor_iri,
+        "object": follow.object_iri,
+    }
+    if follow.activity_iri:
+        data["id"] = follow.activity_iri
+    return data
+
+
+# --- incoming follows --------------------------------------------------------
+
+
+def manually_approves(local_actor: Any) -> bool:
+    from .actors import registration_for
+    from .registration import hook
+
+    registration = registration_for(local_actor)
+    return bool(hook(registration, "manually_approves_followers")(local_actor))
+
+
+def receive_follow(remote: RemoteActor, local_actor: Any, activity_iri: str) -> Follow:
+    """Record a remote actor's Follow; accept it unless approval is manual."""
+    local_iri = actor_iri(local_actor)
+    row, created = Follow.objects.get_or_create(
+        actor_iri=remote.iri,
+        object_iri=local_iri,
+        defaults={"remote_actor": remote, "activity_iri": activity_iri},
+    )
+    if not created:
+        row.activity_iri = activity_iri
+        row.remote_actor = remote
+        if row.state == Follow.State.REJECTED:
+            row.state = Follow.State.PENDING
+        row.save(update_fields=["activity_iri", "remote_actor", "state"])
+    follow_requested.send(Follow, follow=row)
+    if row.state == Follow.State.ACCEPTED or not manually_approves(local_actor):
+        accept(row)
+    return row
+
+
+def _respond(follow: Follow, activity_type: str) -> None:
+    publish(
+        {
+            "type": activity_type,
+            "actor": follow.object_iri,
+            "object": follow_object(follow),
+        },
+        [follow.actor_iri],
+    )
+
+
+@transaction.atomic
+def accept(follow: Follow) -> Follow:
+    """Accept an incoming follow and tell the follower's server."""
+    follow.state = Follow.State.ACCEPTED
+    follow.responded_at = timezone.now()
+    follow.save(update_fields=["state", "responded_at"])
+    _respond(follow, "Accept")
+    follow_accepted.send(Follow, follow=follow)
+    return follow
+
+
+@transaction.atomic
+def reject(follow: Follow) -> Follow:
+    """Reject (or remove) an incoming follow and tell the follower's server."""
+    follow.state = Follow.State.REJECTED
+    follow.responded_at = timezone.now()
+    follow.save(update_fields=["state", "responded_at"])
+    _respond(follow, "Reject")
+    follow_rejected.send(Follow, follow=follow)
+    return follow
+
+
+# --- outgoing follows --------------------------------------------------------
+
+
+def find_remote(target: str) -> RemoteActor:
+    """A remote actor by IRI, ``acct:user@host`` or ``@user@host``."""
+    try:
+        if target.startswith(("http://", "https://")):
+            return fetch_actor(target)
+        return resolve_acct(target)
+    except RemoteActorError as exc:
+        raise FollowError(str(exc)) from exc
+
+
+def follow(local_actor: Any, target: str) -> Follow:
+    """Make ``local_actor`` follow a remote actor; pending until it accepts."""
+    local_iri = actor_iri(local_actor)
+    if local_iri is None or actor_for_iri(local_iri) is None:
+        raise FollowError(f"{local_actor!r} is not a local actor.")
+    remote = find_remote(target)  # network: before the transaction
+    with transaction.atomic():
+        row, _ = Follow.objects.update_or_create(
+            actor_iri=local_iri,
+            object_iri=remote.iri,
+            defaults={"remote_actor": remote, "state": Follow.State.PENDING},
+        )
+        activity = publish(
+            {"type": "Follow", "actor": local_iri, "object": remote.iri},
+            [remote.iri],
+        )
+        row.activity_iri = activity.iri
+        row.save(update_fields=["activity_iri"])
+    return row
+
+
+def unfollow(local_actor: Any, target: str) -> bool:
+    """Stop following; sends Undo(Follow).  False if there was no follow."""
+    local_iri = actor_iri(local_actor)
+    row = (
+        Follow.objects.filter(actor_iri=local_iri)
+        .filter(object_iri=target)
+        .select_related("remote_actor")
+        .first()
+    )
+    if row is None and not target.startswith(("http://", "https://")):
+        remote = find_remote(target)
+        row = Follow.objects.filter(actor_iri=local_iri, object_iri=remote.iri).first()
+    if row is None:
+        return False
+    with transaction.atomic():
+        publish(
+            {"type": "Undo", "actor": local_iri, "object": follow_object(row)},
+            [row.object_iri],
+        )
+        row.delete()
+        follow_removed.send(Follow, follow=row)
+    return True
+
+
+def remote_responded(remote: RemoteActor, follow_data: Any, accepted: bool) -> bool:
+    """Apply a remote Accept/Reject of one of our follows; False if none matches."""
+    from .activities import iri_of
+
+    follow_iri = iri_of(follow_data)
+    rows = Follow.objects.filter(object_iri=remote.iri)
+    row = rows.filter(activity_iri=follow_iri).first() if follow_iri else None
+    if row is None and isinstance(follow_data, dict):
+        row = rows.filter(actor_iri=iri_of(follow_data.get("actor"))).first()
+    if row is None or actor_for_iri(row.actor_iri) is None:
+        return False
+    row.state = Follow.State.ACCEPTED if accepted else Follow.State.REJECTED
+    row.responded_at = timezone.now()
+    row.save(update_fields=["state", "responded_at"])
+    (follow_accepted if accepted else follow_rejected).send(Follow, follow=row)
+    return True

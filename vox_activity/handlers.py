@@ -1,0 +1,226 @@
+"""Side effects of incoming activities, one handler per type.
+
+Each handler gets the stored :class:`~vox_activity.models.Activity`, its JSON
+and the authenticated :class:`~vox_activity.models.RemoteActor`, and runs in
+the inbox's transaction: raising :class:`Refused` answers the sender with a
+4xx and keeps nothing.  Types without a handler (Add, Remove, unknown ones)
+are stored and signalled only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from . import follows
+from .activities import as_list, iri_of
+from .actors import actor_for_iri
+from .models import Activity, Block, Follow, RemoteActor, StoredObject
+from .remote import RemoteActorError, fetch_actor
+from .signals import follow_removed
+
+logger = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """The activity is well formed but not allowed; ``status`` and reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+Handler = Callable[[Activity, dict, RemoteActor], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*types: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        for name in types:
+            HANDLERS[name] = func
+        return func
+
+    return register
+
+
+def handle(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    """Run the side effects of ``data``'s type, then the site's own hook."""
+    handler = HANDLERS.get(str(data.get("type")))
+    if handler is not None:
+        handler(activity, data, remote)
+    call_object_method(data, remote)
+
+
+def call_object_method(data: dict, remote: RemoteActor) -> None:
+    """The django-vox convention: ``activity_<type>(data, actor)`` on the target."""
+    from .client import local_object
+
+    target = local_object(iri_of(data.get("object")))
+    if target is None:
+        return
+    method = getattr(target, f"activity_{str(data.get('type')).lower()}", None)
+    if callable(method):
+        method(data, remote)
+
+
+def _local_actor(iri: str, what: str) -> Any:
+    actor = actor_for_iri(iri)
+    if actor is None:
+        raise Refused(400, f"{what} {iri!r} is not an actor on this site.")
+    return actor
+
+
+# --- follows -----------------------------------------------------------------
+
+
+@handles("Follow")
+def on_follow(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    local = _local_actor(iri_of(data.get("object")), "The followed object")
+    follows.receive_follow(remote, local, activity.iri)
+
+
+@handles("Accept", "Reject")
+def on_response(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    obj = data.get("object")
+    if isinstance(obj, dict) and obj.get("type") not in (None, "Follow"):
+        return  # an answer to something other than a follow: stored only
+    follows.remote_responded(remote, obj, accepted=data["type"] == "Accept")
+
+
+@handles("Undo")
+def on_undo(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    obj = data.get("object")
+    undone_iri = iri_of(obj)
+    undone = Activity.objects.filter(iri=undone_iri).first() if undone_iri else None
+    if undone is not None and undone.actor_iri != remote.iri:
+        raise Refused(403, "Only the actor of an activity may undo it.")
+    undone_type = undone.type if undone else (obj or {}).get("type")
+    if undone_type == "Follow":
+        followed = undone.object_iri if undone else iri_of((obj or {}).get("object"))
+        for row in Follow.objects.filter(actor_iri=remote.iri, object_iri=followed):
+            row.delete()
+            follow_removed.send(Follow, follow=row)
+    elif undone_type == "Block" and undone is not None:
+        Block.objects.filter(
+            actor_iri=remote.iri, object_iri=undone.object_iri
+        ).delete()
+    if undone is not None and undone.undone_at is None:
+        undone.undone_at = timezone.now()
+        undone.save(update_fields=["undone_at"])
+
+
+# --- objects -----------------------------------------------------------------
+
+
+@handles("Create")
+def on_create(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    obj = data.get("object")
+    if not isinstance(obj, dict) or not obj.get("id"):
+        return  # by reference: nothing to store
+    existing = StoredObject.objects.filter(iri=obj["id"]).first()
+    if existing is not None and existing.owner_iri != remote.iri:
+        raise Refused(403, f"{obj['id']} belongs to another actor.")
+    StoredObject.objects.update_or_create(
+        iri=obj["id"],
+        defaults={
+            "owner_iri": remote.iri,
+            "type": str(obj.get("type", "Object"))[:64],
+            "data": obj,
+            "updated": timezone.now(),
+        },
+    )
+
+
+@handles("Update")
+def on_update(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    obj = data.get("object")
+    object_iri = iri_of(obj)
+    if object_iri == remote.iri:  # a profile update: refetch the actor
+        try:
+            fetch_actor(remote.iri, refresh=True)
+        except RemoteActorError as exc:
+            logger.info("Profile update of %s not applied: %s", remote.iri, exc)
+        return
+    existing = StoredObject.objects.filter(iri=object_iri).first()
+    if existing is None:
+        if isinstance(obj, dict):
+            on_create(activity, data, remote)
+        return
+    if existing.owner_iri != remote.iri:
+        raise Refused(403, f"Only the owner of {object_iri} may update it.")
+    if existing.deleted_at is not None:
+        raise Refused(410, f"{object_iri} was deleted.")
+    if isinstance(obj, dict):
+        existing.data = obj
+        existing.updated = timezone.now()
+        existing.save(update_fields=["data", "updated"])
+
+
+@handles("Delete")
+def on_delete(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    object_iri = iri_of(data.get("object"))
+    if object_iri == remote.iri:  # the account itself was deleted
+        RemoteActor.objects.filter(pk=remote.pk).update(gone_at=timezone.now())
+        for row in Follow.objects.filter(remote_actor=remote):
+            row.delete()
+            follow_removed.send(Follow, follow=row)
+        return
+    existing = StoredObject.objects.filter(iri=object_iri).first()
+    if existing is None:
+        return
+    if existing.owner_iri != remote.iri:
+        raise Refused(403, f"Only the owner of {object_iri} may delete it.")
+    existing.deleted_at = existing.deleted_at or timezone.now()
+    existing.data = existing.tombstone()
+    existing.save(update_fields=["deleted_at", "data"])
+
+
+# --- moderation and moves ----------------------------------------------------
+
+
+@handles("Block")
+def on_block(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    blocked = _local_actor(iri_of(data.get("object")), "The blocked object")
+    from .actors import actor_iri
+
+    blocked_iri = actor_iri(blocked)
+    Block.objects.get_or_create(
+        actor_iri=remote.iri,
+        object_iri=blocked_iri,
+        defaults={"activity_iri": activity.iri},
+    )
+    # Like Mastodon, a block ends follows both ways.
+    pairs = Q(actor_iri=remote.iri, object_iri=blocked_iri) | Q(
+        actor_iri=blocked_iri, object_iri=remote.iri
+    )
+    for row in Follow.objects.filter(pairs):
+        row.delete()
+        follow_removed.send(Follow, follow=row)
+
+
+@handles("Move")
+def on_move(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    if iri_of(data.get("object")) != remote.iri:
+        raise Refused(403, "An actor can only move itself.")
+    target_iri = iri_of(data.get("target"))
+    try:
+        new = fetch_actor(target_iri)
+        if remote.iri not in as_list(new.data.get("alsoKnownAs")):
+            new = fetch_actor(target_iri, refresh=True)  # the alias may be new
+    except RemoteActorError as exc:
+        raise Refused(400, f"The Move target could not be fetched: {exc}") from exc
+    if remote.iri not in as_list(new.data.get("alsoKnownAs")):
+        raise Refused(
+            400, f"{new.iri} does not list {remote.iri} in alsoKnownAs; not moving."
+        )
+    for row in Follow.objects.filter(actor_iri=remote.iri):
+        if Follow.objects.filter(actor_iri=new.iri, object_iri=row.object_iri).exists():
+            row.delete()
+        else:
+            row.actor_iri, row.remote_actor = new.iri, new
+            row.save(update_fields=["actor_iri", "remote_actor"])

@@ -1,0 +1,287 @@
+"""The incoming pipeline: what happens to a POST on an inbox.
+
+In this order, each failure answered at once with a 4xx and a reason, and
+nothing written (the storing steps run in one transaction):
+
+1. size (413), content type (415), JSON object (400);
+2. HTTP signature (401): the key is fetched by ``keyId`` (signed, cached;
+   refetched once for rotated keys) and must verify the request as received.
+   A Delete from an actor we have never seen is acknowledged (202) and
+   dropped without fetching anything: deleted accounts' keys are gone and
+   such Deletes arrive in floods;
+3. the signer must be the activity's actor (403);
+4. validation of ids, type, actor and object (400, the field named);
+5. idempotency: an activity id seen before is acknowledged (202), once;
+6. store the activity and fill the inboxes of the local actors it is for;
+7. side effects (:mod:`vox_activity.handlers`), then signals; answer 202.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+
+from .activities import (
+    PUBLIC,
+    format_datetime,
+    iri_of,
+    is_public,
+    recipients_of,
+)
+from .actors import resolve_local_actors
+from .conf import get_setting
+from .handlers import Refused, handle
+from .models import Activity, Follow, RemoteActor, StoredObject
+from .publish import fill_inboxes
+from .remote import RemoteActorError, actor_for_key
+from .responses import error_response
+from .signals import activity_received
+from .signatures import SignatureError, key_id_of, verify_request
+
+logger = logging.getLogger(__name__)
+
+#: Media types an inbox accepts (ActivityPub's two, and plain JSON as many do).
+ACCEPTED_CONTENT_TYPES = ("application/activity+json", "application/ld+json",
+                          "application/json")  # fmt: skip
+#: Types whose ``object`` is required.
+NEEDS_OBJECT = frozenset({
+    "Accept", "Add", "Announce", "Block", "Create", "Delete", "Dislike", "Flag",
+    "Follow", "Like", "Move", "Reject", "Remove", "Undo", "Update",
+})  # fmt: skip
+
+
+class InboxError(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Dropped(Exception):
+    """Acknowledge with 202 and do nothing (duplicates, unknown deleted actors)."""
+
+
+def receive(request: HttpRequest) -> HttpResponse:
+    """Handle an inbox POST (an actor's inbox or the shared one)."""
+    try:
+        data = read_activity(request)
+        remote = authenticate(request, data)
+        validate(data, remote)
+        store_and_handle(data, remote)
+    except Dropped:
+        return HttpResponse(status=202)
+    except InboxError as exc:
+        return error_response(exc.status, exc.reason)
+    except Refused as exc:
+        return error_response(exc.status, exc.reason)
+    return HttpResponse(status=202)
+
+
+# --- 1. body -----------------------------------------------------------------
+
+
+def read_activity(request: HttpRequest) -> dict[str, Any]:
+    limit = get_setting("MAX_BODY_SIZE")
+    length = request.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        raise InboxError(413, f"The body is larger than {limit} bytes.")
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type.lower() not in ACCEPTED_CONTENT_TYPES:
+        raise InboxError(
+            415, "Send activities as application/activity+json or application/ld+json."
+        )
+    try:
+        body = request.body
+    except RequestDataTooBig as exc:  # no Content-Length and too much data
+        raise InboxError(413, f"The body is larger than {limit} bytes.") from exc
+    if len(body) > limit:
+        raise InboxError(413, f"The body is larger than {limit} bytes.")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InboxError(400, f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InboxError(400, "The body must be a JSON object (an activity).")
+    return data
+
+
+# --- 2. and 3. signature and signer ------------------------------------------
+
+
+def signed_headers(request: HttpRequest) -> dict[str, str]:
+    """The headers as the sender signed them; ``Host`` as the site sees it.
+
+    Behind a reverse proxy that rewrites ``Host``, set ``USE_X_FORWARDED_HOST``
+    so ``get_host()`` returns the name the sender used.
+    """
+    headers = dict(request.headers)
+    headers["Host"] = request.get_host()
+    return headers
+
+
+def authenticate(request: HttpRequest, data: dict) -> RemoteActor:
+    headers = signed_headers(request)
+    try:
+        key_id = key_id_of(headers)
+    except SignatureError as exc:
+        raise InboxError(401, f"Bad Signature header: {exc.reason}") from exc
+    if not key_id:
+        raise InboxError(401, "The request is not signed (no Signature header).")
+    if (
+        data.get("type") == "Delete"
+        and not RemoteActor.objects.filter(key_id=key_id).exists()
+    ):
+        raise Dropped  # a deleted account we never knew: nothing to undo
+    body = request.body
+    path = request.get_full_path()
+    remote = _verified_signer(request.method, path, headers, body, key_id)
+    if iri_of(data.get("actor")) != remote.iri:
+        raise InboxError(
+            403, f"The request is signed by {remote.iri}, not by the activity's actor."
+        )
+    return remote
+
+
+def _verified_signer(method, path, headers, body, key_id) -> RemoteActor:
+    try:
+        remote = actor_for_key(key_id)
+    except RemoteActorError as exc:
+        raise InboxError(401, f"The signing key could not be fetched: {exc}") from exc
+    try:
+        verify_request(method, path, headers, body, remote.public_key_pem)
+        return remote
+    except SignatureError as first:
+        try:  # perhaps the key was rotated: fetch it again (rate-limited)
+            fresh = actor_for_key(key_id, refresh=True)
+        except RemoteActorError:
+            fresh = remote
+        if fresh.public_key_pem == remote.public_key_pem:
+            raise InboxError(401, f"Bad signature: {first.reason}") from first
+        try:
+            verify_request(method, path, headers, body, fresh.public_key_pem)
+        except SignatureError as exc:
+            raise InboxError(401, f"Bad signature: {exc.reason}") from exc
+        return fresh
+
+
+# --- 4. validation -----------------------------------------------------------
+
+
+def _origin(iri: str) -> str:
+    parts = urlsplit(iri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _check_iri(data: dict, field: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InboxError(400, f'"{field}" is missing or not a string.')
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InboxError(400, f'"{field}" must be an absolute http(s) IRI.')
+    return value
+
+
+def validate(data: dict, remote: RemoteActor) -> None:
+    activity_type = data.get("type")
+    if not isinstance(activity_type, str) or not activity_type.isalnum():
+        raise InboxError(400, '"type" is missing or not a single type name.')
+    activity_iri = _check_iri(data, "id", data.get("id"))
+    actor = _check_iri(data, "actor", iri_of(data.get("actor")))
+    if _origin(activity_iri) != _origin(actor):
+        raise InboxError(400, '"id" is not on the actor\'s server.')
+    obj = data.get("object")
+    if activity_type in NEEDS_OBJECT:
+        if obj in (None, "", [], {}):
+            raise InboxError(400, f'"object" is required for {activity_type}.')
+        if not isinstance(obj, (str, dict, list)):
+            raise InboxError(400, '"object" must be an IRI or an object.')
+    if activity_type in ("Create", "Update") and isinstance(obj, dict):
+        object_iri = _check_iri(data, "object.id", obj.get("id"))
+        if object_iri != actor and _origin(object_iri) != _origin(actor):
+            raise InboxError(400, '"object.id" is not on the actor\'s server.')
+        if activity_type == "Create" and iri_of(obj.get("attributedTo")) not in (
+            actor,
+            "",
+        ):
+            raise InboxError(400, '"object.attributedTo" is not the actor.')
+    if activity_type == "Move":
+        _check_iri(data, "target", iri_of(data.get("target")))
+
+
+# --- 5. to 7. storing and side effects ----------------------------------------
+
+
+def local_recipients(data: dict, remote: RemoteActor) -> list:
+    """Local actors the activity is for: addressed, following, or its object."""
+    addressed = recipients_of(data)
+    candidates = list(addressed)
+    followers = remote.data.get("followers") if isinstance(remote.data, dict) else None
+    if PUBLIC in addressed or (followers and followers in addressed):
+        candidates += (
+            Follow.objects.accepted()
+            .filter(object_iri=remote.iri)
+            .values_list("actor_iri", flat=True)
+        )
+    object_iri = iri_of(data.get("object"))
+    if object_iri:
+        candidates.append(object_iri)  # Follow/Block of a local actor
+        owner = local_owner_of(object_iri)
+        if owner:
+            candidates.append(owner)  # Like/Announce of a local object
+    return list(dict.fromkeys(resolve_local_actors(candidates).values()))
+
+
+def local_owner_of(object_iri: str) -> str | None:
+    """The local actor who published ``object_iri`` (an object or an activity)."""
+    stored = StoredObject.objects.filter(iri=object_iri, local=True).first()
+    if stored is not None:
+        return stored.owner_iri
+    activity = (
+        Activity.objects.filter(local=True)
+        .filter(iri=object_iri)
+        .values_list("actor_iri", flat=True)
+        .first()
+    ) or (
+        Activity.objects.filter(local=True, object_iri=object_iri)
+        .order_by("id")
+        .values_list("actor_iri", flat=True)
+        .first()
+    )
+    return activity or None
+
+
+def store_and_handle(data: dict, remote: RemoteActor) -> Activity:
+    if Activity.objects.filter(iri=data["id"]).exists():
+        raise Dropped  # seen before: acknowledge, do nothing again
+    try:
+        with transaction.atomic():
+            activity = Activity.objects.create(
+                iri=data["id"],
+                type=data["type"][:64],
+                actor_iri=remote.iri,
+                object_iri=iri_of(data.get("object"))[:2048],
+                data=data,
+                public=is_public(data),
+                local=False,
+            )
+            fill_inboxes(activity, local_recipients(data, remote))
+            handle(activity, data, remote)
+            activity_received.send(Activity, activity=activity, actor=remote, data=data)
+    except IntegrityError as exc:
+        if Activity.objects.filter(iri=data["id"]).exists():
+            raise Dropped from exc  # the same activity, arriving twice at once
+        raise
+    logger.info(
+        "Received %s %s from %s at %s",
+        activity.type,
+        activity.iri,
+        remote.iri,
+        format_datetime(activity.published),
+    )
+    return activity
