@@ -22,7 +22,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django_vox.registry import Channel, Registration, provides_contacts
+from django_vox.registry import Channel, Registration, objects, provides_contacts
+
+from .site import absolute_iri
+
+
+class ActorAddress(str):
+    """An actor IRI that still knows the instance it was made from.
+
+    :class:`~vox_activity.registration.ActorRegistration` yields these as
+    django-vox contacts.  They travel through django-vox as plain strings,
+    and :func:`resolve_local_actors` takes the instance from them instead of
+    parsing the IRI and querying the database again for every recipient.
+    """
+
+    __slots__ = ("actor",)
+
+    def __new__(cls, iri: str, actor: Any) -> ActorAddress:
+        address = super().__new__(cls, iri)
+        address.actor = actor
+        return address
+
 
 #: The actor types of ActivityStreams 2.0.
 ACTOR_TYPES = ("Application", "Group", "Organization", "Person", "Service")
@@ -85,10 +105,12 @@ class ActorRegistration(ActivityRegistration):
     @provides_contacts("activity")
     def activity_contacts(self, instance: Any, notification: Any) -> Iterator[str]:
         """Notifications for this actor go to its inbox: yield its actor IRI."""
-        from .actors import actor_iri, is_actor
-
-        if is_actor(instance):  # has_activity_endpoint() may hide some
-            yield actor_iri(instance)
+        # Runs once per recipient of every notification: one registry lookup.
+        if instance.pk is None or not self.has_activity_endpoint(instance):
+            return
+        item = objects.get(instance.__class__)
+        if item is not None and item.has_url:
+            yield ActorAddress(absolute_iri(item.reverse(instance)), instance)
 
     def get_activity_actor_type(self, instance: Any) -> str:
         return getattr(self, "activity_actor_type", "Person")
@@ -115,8 +137,6 @@ class ActorRegistration(ActivityRegistration):
     def get_activity_url(self, instance: Any) -> str | None:
         """The actor's human-readable page (``url``); default get_absolute_url."""
         if hasattr(instance, "get_absolute_url"):
-            from .site import absolute_iri
-
             return absolute_iri(instance.get_absolute_url())
         return None
 

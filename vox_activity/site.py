@@ -10,16 +10,37 @@ otherwise the ``SITE_DOMAIN`` setting; the scheme is https unless
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+
+@lru_cache(maxsize=1)
+def _sites_installed() -> bool:
+    return apps.is_installed("django.contrib.sites")
+
+
+@receiver(setting_changed)
+def _forget_sites_installed(*, setting: str, **_kwargs) -> None:
+    if setting == "INSTALLED_APPS":
+        _sites_installed.cache_clear()
 
 
 def site_domain() -> str:
-    """The host (and port, if any) remote servers use to reach this site."""
-    from django_vox.base import get_current_site
+    """The host (and port, if any) remote servers use to reach this site.
 
-    return get_current_site().domain
+    The same answer as django-vox's ``get_current_site().domain``, computed
+    cheaply: it runs once per recipient when a notification fans out.
+    """
+    if _sites_installed():
+        from django.contrib.sites.models import Site
+
+        return Site.objects.get_current().domain  # cached by Django
+    return getattr(settings, "SITE_DOMAIN", "127.0.0.1:8000")
 
 
 def site_scheme() -> str:
@@ -40,18 +61,24 @@ def absolute_iri(path: str) -> str:
     return site_origin() + path
 
 
-def local_path(iri: str) -> str | None:
+def local_path(iri: str, domain: str | None = None) -> str | None:
     """The path of ``iri`` if it points at this site, else ``None``.
 
     Accepts site-relative paths too.  The query and fragment are dropped.
+    Pass ``domain`` (``site_domain().lower()``) when converting many IRIs.
     """
     if not isinstance(iri, str) or not iri:
         return None
     if iri.startswith("/") and not iri.startswith("//"):
         return urlsplit(iri).path
+    domain = domain or site_domain().lower()
+    for scheme in ("https://", "http://"):  # the common case, without urlsplit
+        prefix = scheme + domain + "/"
+        if iri.startswith(prefix):
+            return iri[len(prefix) - 1 :].partition("?")[0].partition("#")[0]
     parts = urlsplit(iri)
     if parts.scheme not in ("http", "https"):
         return None
-    if parts.netloc.lower() != site_domain().lower():
+    if parts.netloc.lower() != domain:
         return None
     return parts.path or "/"
