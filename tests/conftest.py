@@ -1,5 +1,10 @@
 """Shared fixtures: users who are actors, templates that route notifications."""
 
+import importlib
+import importlib.util
+import sys
+import types
+
 import pytest
 from django.contrib.auth import get_user_model
 from django_vox.models import Notification, Template
@@ -93,3 +98,28 @@ def ap_client(client):
             return client.post(path, body, content_type=content_type, **extra)
 
     return APClient()
+
+
+@pytest.fixture
+def httpsig(monkeypatch):
+    """The independent ``httpsig`` package.
+
+    httpsig 1.3.0 imports ``pkg_resources`` only to read its own version, and
+    current setuptools no longer ships that module; a stand-in built on
+    importlib.metadata is put in place for the import when it is missing.
+    """
+    if (
+        "httpsig" not in sys.modules
+        and importlib.util.find_spec("pkg_resources") is None
+    ):
+        from importlib.metadata import PackageNotFoundError, version
+
+        shim = types.ModuleType("pkg_resources")
+        shim.DistributionNotFound = PackageNotFoundError
+        shim.get_distribution = lambda name: types.SimpleNamespace(
+            version=version(name)
+        )
+        monkeypatch.setitem(sys.modules, "pkg_resources", shim)
+    module = importlib.import_module("httpsig")
+    assert module.__version__ == "1.3.0"
+    return module

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
-import importlib.util
-import sys
-import types
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
@@ -140,31 +136,6 @@ FULL_POST = ["(request-target)", "host", "date", "digest", "content-type"]
 @pytest.fixture(scope="module")
 def other_private_key() -> str:
     return generate_private_key_pem()
-
-
-@pytest.fixture
-def httpsig(monkeypatch):
-    """The independent ``httpsig`` package.
-
-    httpsig 1.3.0 imports ``pkg_resources`` only to read its own version, and
-    current setuptools no longer ships that module; a stand-in built on
-    importlib.metadata is put in place for the import when it is missing.
-    """
-    if (
-        "httpsig" not in sys.modules
-        and importlib.util.find_spec("pkg_resources") is None
-    ):
-        from importlib.metadata import PackageNotFoundError, version
-
-        shim = types.ModuleType("pkg_resources")
-        shim.DistributionNotFound = PackageNotFoundError
-        shim.get_distribution = lambda name: types.SimpleNamespace(
-            version=version(name)
-        )
-        monkeypatch.setitem(sys.modules, "pkg_resources", shim)
-    module = importlib.import_module("httpsig")
-    assert module.__version__ == "1.3.0"
-    return module
 
 
 # --- keys and digests ---------------------------------------------------------

@@ -53,7 +53,7 @@ def fetch_json(url: str) -> tuple[dict, str]:
     from .keys import signer
 
     try:
-        response = http.get(url, headers={"Accept": ACCEPT}, sign=signer(None))
+        response = http.get(url, headers={"Accept": ACCEPT})
     except http.HttpError as exc:
         raise RemoteActorError(f"Could not fetch {url}: {exc}") from exc
     if response.status_code in (404, 410):
@@ -104,7 +104,7 @@ def validate_actor(data: dict, fetched_from: str, requested: str) -> dict[str, s
 def fetch_actor(iri: str, *, refresh: bool = False) -> RemoteActor:
     """The remote actor ``iri``, from the cache if fresh, else fetched now."""
     cached = RemoteActor.objects.filter(iri=iri).first()
-    if cached and not refresh and False:
+    if cached and not refresh and not cached.is_stale(get_setting("REMOTE_ACTOR_TTL")):
         if cached.gone_at:
             raise RemoteActorGone(f"{iri} is gone (since {cached.gone_at:%Y-%m-%d}).")
         return cached
