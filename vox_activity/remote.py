@@ -53,7 +53,7 @@ def fetch_json(url: str) -> tuple[dict, str]:
     from .keys import signer
 
     try:
-        response = http.get(url, headers={"Accept": ACCEPT})
+        response = http.get(url, headers={"Accept": ACCEPT}, sign=signer(None))
     except http.HttpError as exc:
         raise RemoteActorError(f"Could not fetch {url}: {exc}") from exc
     if response.status_code in (404, 410):
