@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from .activities import iri_of
 from .actors import match_path
 from .conf import get_setting
-from .models import Activity, Follow, InboxItem
+from .models import Activity, Follow, InboxItem, StoredObject
 from .responses import error_response
 from .site import local_path
 
@@ -58,7 +58,46 @@ def handle_outbox_post(request: HttpRequest, actor: Any) -> HttpResponse:
         return follow_remote(actor, object_iri)
     if activity_type == "Undo" and _undoes_follow(data):
         return unfollow_remote(actor, data)
+    if activity_type in REACTIONS and local_path(object_iri) is None:
+        return react_to_remote(actor, activity_type, object_iri)
     return hand_to_object(actor, activity_type, object_iri, data)
+
+
+#: Activities a local actor may send about a remote object through its outbox.
+REACTIONS = ("Like", "Announce", "Dislike")
+
+
+def react_to_remote(actor: Any, activity_type: str, object_iri: str) -> HttpResponse:
+    """C2S Like/Announce of a remote object we know: sent to its owner.
+
+    The owner is the actor that created the object (from its stored copy);
+    an Announce also goes to the local actor's followers, as Mastodon's boosts.
+    """
+    from .activities import PUBLIC
+    from .actors import actor_iri, followers_iri
+    from .publish import publish
+
+    stored = StoredObject.objects.filter(
+        iri=object_iri, deleted_at__isnull=True
+    ).first()
+    if stored is None:
+        return error_response(
+            404, f"{object_iri} is not an object this server has received."
+        )
+    addressing: dict[str, list[str]] = {"to": [stored.owner_iri]}
+    if activity_type == "Announce":
+        addressing = {"to": [PUBLIC], "cc": [stored.owner_iri, followers_iri(actor)]}
+    activity = publish(
+        {
+            "type": activity_type,
+            "actor": actor_iri(actor),
+            "object": object_iri,
+            **addressing,
+        }
+    )
+    response = HttpResponse(status=201)
+    response["Location"] = activity.iri
+    return response
 
 
 def _undoes_follow(data: dict) -> bool:

@@ -44,9 +44,16 @@ class ArticleVox(ActivityRegistration):
         }
 
 
-class CommentVox(Registration):
+class CommentVox(ActivityRegistration):
     created = Notification(_("A comment was posted."), actor_type="auth.user")
     deleted = Notification(_("A comment was deleted."))
+
+    def get_activity_actor(self, instance, notification):
+        return instance.author
+
+    def get_activity_addressing(self, instance, notification):
+        # Comments are public replies: the commenter's followers see them too.
+        return {"to": [PUBLIC], "cc": [followers_iri(instance.author)]}
 
     def get_channels(self):
         user = get_user_model()
