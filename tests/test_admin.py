@@ -1,6 +1,15 @@
 """The admin shows activities and inbox items read-only, JSON pretty-printed."""
 
-from vox_activity.models import InboxItem
+import pytest
+
+from vox_activity.models import (
+    Activity,
+    Delivery,
+    Follow,
+    InboxItem,
+    RemoteActor,
+    StoredObject,
+)
 from vox_activity.publish import publish
 
 
@@ -28,3 +37,96 @@ def test_activity_and_inbox_admin_pages(admin_client, bob):
         ).status_code
         == 200
     )
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """Tasks are queued but never run, so no delivery reaches the network."""
+    from vox_activity.compat import tasks_module
+
+    name = tasks_module().__name__
+    settings.TASKS = {"default": {"BACKEND": f"{name}.backends.dummy.DummyBackend"}}
+
+
+@pytest.fixture
+def remote(db):
+    return RemoteActor.objects.create(
+        iri="https://remote.example/users/zed",
+        domain="remote.example",
+        inbox="https://remote.example/users/zed/inbox",
+        shared_inbox="https://remote.example/inbox",
+        key_id="https://remote.example/users/zed#main-key",
+        public_key_pem="-",
+        preferred_username="zed",
+    )
+
+
+def test_follow_admin_accepts_and_rejects_requests(
+    admin_client, alice, remote, queued_tasks
+):
+    pending = Follow.objects.create(
+        actor_iri=remote.iri,
+        object_iri="https://testserver/~alice/",
+        remote_actor=remote,
+        activity_iri="https://remote.example/follows/1",
+    )
+    url = "/admin/vox_activity/follow/"
+    assert admin_client.get(url).status_code == 200
+    admin_client.post(url, {"action": "accept", "_selected_action": [pending.pk]})
+    pending.refresh_from_db()
+    assert pending.state == Follow.State.ACCEPTED
+    accept = Activity.objects.get(type="Accept")
+    assert accept.data["object"]["id"] == "https://remote.example/follows/1"
+    assert Delivery.objects.get(activity=accept).inbox == "https://remote.example/inbox"
+    admin_client.post(url, {"action": "reject", "_selected_action": [pending.pk]})
+    pending.refresh_from_db()
+    assert pending.state == Follow.State.REJECTED
+    assert Activity.objects.filter(type="Reject").count() == 1
+
+
+def test_flags_are_listed_as_reports(admin_client, db):
+    Activity.objects.create(
+        iri="https://remote.example/flags/1",
+        type="Flag",
+        actor_iri="https://remote.example/users/zed",
+        data={
+            "type": "Flag",
+            "object": ["https://testserver/~alice/"],
+            "content": "spam",
+        },
+        local=False,
+    )
+    Activity.objects.create(iri="https://remote.example/likes/1", type="Like",
+                            data={"type": "Like"}, local=False)  # fmt: skip
+    page = admin_client.get("/admin/vox_activity/report/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "spam" in html
+    assert "https://testserver/~alice/" in html
+    assert "likes/1" not in html
+
+
+def test_c2s_like_of_a_remote_object_goes_to_its_owner(
+    bob, remote, client, queued_tasks
+):
+    StoredObject.objects.create(
+        iri="https://remote.example/notes/1", owner_iri=remote.iri, type="Note"
+    )
+    client.force_login(bob)
+    response = client.post(
+        "/~bob/outbox",
+        {"type": "Like", "object": "https://remote.example/notes/1"},
+        content_type="application/activity+json",
+    )
+    assert response.status_code == 201
+    like = Activity.objects.get(type="Like")
+    assert response["Location"] == like.iri
+    assert like.data["actor"] == "https://testserver/~bob/"
+    assert like.data["to"] == [remote.iri]
+    assert Delivery.objects.get(activity=like).inbox == remote.shared_inbox
+    unknown = client.post(
+        "/~bob/outbox",
+        {"type": "Like", "object": "https://remote.example/notes/unknown"},
+        content_type="application/activity+json",
+    )
+    assert unknown.status_code == 404

@@ -202,7 +202,7 @@ def test_outbox_post_only_by_owner(alice, bob, client):
         (b'{"type": "Read", "object": "https://testserver/activitypub/x"}', 404,
          "not in this inbox"),
         (b'{"type": "Like", "object": "https://elsewhere.example/a"}', 404,
-         "No object"),
+         "not an object this server has received"),
         (b'{"type": "Like", "object": "https://testserver/articles/hello/"}', 400,
          "activity_like"),
     ],

@@ -22,6 +22,7 @@ from .models import (
     Follow,
     InboxItem,
     RemoteActor,
+    Report,
 )
 
 
@@ -117,7 +118,9 @@ class DomainHealthAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Reset: mark available again"), permissions=["view"])
     def reset(self, request, queryset):
-        count = queryset.update(failure_days=0, unavailable_since=None)
+        count = queryset.update(
+            failure_days=0, last_failure_date=None, unavailable_since=None
+        )
         self.message_user(request, _("%(n)d servers reset.") % {"n": count})
 
 
@@ -147,11 +150,68 @@ class ActorKeyAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("private_key_pem")
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # rotate with manage.py vox_activity_rotate_key instead
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    """Flags from other servers: who reported what, and their comment."""
+
+    list_display = ("actor_iri", "reported", "comment", "published")
+    search_fields = ("actor_iri", "object_iri")
+    fields = ("iri", "actor_iri", "published", "json")
+    readonly_fields = fields
+
+    @admin.display(description=_("reported"))
+    def reported(self, obj: Report) -> str:
+        from .activities import as_list, iri_of
+
+        return ", ".join(iri_of(item) for item in as_list(obj.data.get("object")))
+
+    @admin.display(description=_("comment"))
+    def comment(self, obj: Report) -> str:
+        return str(obj.data.get("content") or "")[:200]
+
+    @admin.display(description=_("JSON"))
+    def json(self, obj: Report) -> str:
+        return pretty_json(obj.data)
+
 
 @admin.register(Follow)
 class FollowAdmin(ReadOnlyAdmin):
     list_display = ("actor_iri", "object_iri", "state", "created", "responded_at")
     list_filter = ("state",)
+    actions = ("accept", "reject")
+
+    @admin.action(description=_("Accept the selected follow requests"),
+                  permissions=["view"])  # fmt: skip
+    def accept(self, request, queryset):
+        """Accept pending requests from remote actors (sends Accept)."""
+        from .follows import accept
+
+        rows = list(
+            queryset.filter(state=Follow.State.PENDING, remote_actor__isnull=False)
+        )
+        incoming = [row for row in rows if row.remote_actor.iri == row.actor_iri]
+        for row in incoming:
+            accept(row)
+        self.message_user(request, _("%(n)d follows accepted.") % {"n": len(incoming)})
+
+    @admin.action(description=_("Reject (remove) the selected followers"),
+                  permissions=["view"])  # fmt: skip
+    def reject(self, request, queryset):
+        """Reject incoming follows, pending or accepted (sends Reject)."""
+        from .follows import reject
+
+        rows = queryset.filter(remote_actor__isnull=False).select_related(
+            "remote_actor"
+        )
+        incoming = [row for row in rows if row.remote_actor.iri == row.actor_iri]
+        for row in incoming:
+            reject(row)
+        self.message_user(request, _("%(n)d follows rejected.") % {"n": len(incoming)})
+
     search_fields = ("actor_iri", "object_iri")
     readonly_fields = ("actor_iri", "object_iri", "remote_actor", "activity_iri",
                        "state", "created", "responded_at")  # fmt: skip

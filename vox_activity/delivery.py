@@ -56,7 +56,7 @@ def remote_actor_addresses(addresses: Iterable[str]) -> list[str]:
     return [a for a in addresses if a != PUBLIC and local_path(a) is None]
 
 
-def prepare_remote_delivery(addresses: Sequence[str]) -> None:
+def prepare_remote_delivery(addresses: Sequence[str]) -> dict[str, RemoteActor]:
     """Fetch unknown remote actors *before* the publishing transaction.
 
     Network I/O must not hold a database transaction open; afterwards
@@ -65,11 +65,14 @@ def prepare_remote_delivery(addresses: Sequence[str]) -> None:
     from .remote import ensure_actors
 
     candidates = remote_actor_addresses(addresses)
-    if candidates:
-        ensure_actors(candidates)
+    return ensure_actors(candidates) if candidates else {}
 
 
-def plan_inboxes(addresses: Sequence[str], sender_iri: str = "") -> dict[str, str]:
+def plan_inboxes(
+    addresses: Sequence[str],
+    sender_iri: str = "",
+    known: dict[str, RemoteActor] | None = None,
+) -> dict[str, str]:
     """``{inbox: domain}`` for ``addresses``, shared inboxes first, deduplicated.
 
     Actors that block the sender, and actors whose accounts are gone, are left
@@ -92,10 +95,15 @@ def plan_inboxes(addresses: Sequence[str], sender_iri: str = "") -> dict[str, st
         follower_owners.append(actor_iri(owner))
 
     actors: dict[int, RemoteActor] = {}
-    if remote_iris:
-        for actor in RemoteActor.objects.filter(iri__in=remote_iris):
+    known = known or {}
+    for iri in remote_iris:
+        if iri in known:
+            actors[known[iri].pk] = known[iri]
+    unknown = [iri for iri in remote_iris if iri not in known]
+    if unknown:
+        for actor in RemoteActor.objects.filter(iri__in=unknown):
             actors[actor.pk] = actor
-        missing = set(remote_iris) - {a.iri for a in actors.values()}
+        missing = set(unknown) - {a.iri for a in actors.values()}
         for iri in sorted(missing):
             logger.warning("Not delivering to %s: its actor could not be fetched.", iri)
     if follower_owners:
@@ -121,9 +129,16 @@ def plan_inboxes(addresses: Sequence[str], sender_iri: str = "") -> dict[str, st
     return inboxes
 
 
-def schedule_remote_delivery(activity: Activity, addresses: Sequence[str]) -> list:
-    """Write the Delivery rows of ``activity`` and enqueue them after commit."""
-    inboxes = plan_inboxes(addresses, activity.actor_iri)
+def schedule_remote_delivery(
+    activity: Activity,
+    addresses: Sequence[str],
+    known: dict[str, RemoteActor] | None = None,
+) -> list:
+    """Write the Delivery rows of ``activity`` and enqueue them after commit.
+
+    ``known`` is what :func:`prepare_remote_delivery` returned.
+    """
+    inboxes = plan_inboxes(addresses, activity.actor_iri, known)
     if not inboxes:
         return []
     unavailable = dict(
@@ -256,7 +271,10 @@ def record(
 
 def record_domain_success(domain: str) -> None:
     DomainHealth.objects.filter(domain=domain).update(
-        failure_days=0, unavailable_since=None, last_success_at=timezone.now()
+        failure_days=0,
+        last_failure_date=None,  # a failure later today counts again
+        unavailable_since=None,
+        last_success_at=timezone.now(),
     )
 
 

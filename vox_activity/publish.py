@@ -57,7 +57,7 @@ def publish(data: dict[str, Any], addresses: Iterable[str] = ()) -> Activity:
     )
     local_actors = resolve_local_actors(wanted)
     others = [iri for iri in wanted if iri not in local_actors]
-    prepare_remote_delivery(others)  # network I/O, before the transaction
+    remote_actors = prepare_remote_delivery(others)  # network: before the transaction
 
     activity_uuid = uuid.uuid4()
     iri = activity_iri(activity_uuid)
@@ -86,7 +86,7 @@ def publish(data: dict[str, Any], addresses: Iterable[str] = ()) -> Activity:
         )
         fill_inboxes(activity, local_actors.values())
         track_local_object(activity)
-        schedule_remote_delivery(activity, others)
+        schedule_remote_delivery(activity, others, remote_actors)
     return activity
 
 

@@ -69,13 +69,23 @@ def fetch_json(url: str) -> tuple[dict, str]:
     return data, response.url
 
 
-def validate_actor(data: dict, fetched_from: str, requested: str) -> dict[str, str]:
-    """Check the fields we rely on; return them, or raise with the reason."""
+def _origin(iri: str) -> str:
+    parts = urlsplit(iri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def validate_actor(data: dict, fetched_from: str) -> dict[str, str]:
+    """Check the fields we rely on; return them, or raise with the reason.
+
+    The document's ``id`` must be the URL it was finally served from (after
+    redirects): otherwise any server could publish a key and an inbox in
+    someone else's name.
+    """
     iri = data.get("id")
-    if iri not in (requested, fetched_from):
+    if iri != fetched_from:
         raise RemoteActorError(
             f"The document fetched from {fetched_from} has the id {iri!r}; an "
-            "actor must be fetched from its own id."
+            "actor must be served from its own id."
         )
     if data.get("type") not in ACTOR_TYPES:
         raise RemoteActorError(f"{iri} is a {data.get('type')!r}, not an actor.")
@@ -114,12 +124,22 @@ def fetch_actor(iri: str, *, refresh: bool = False) -> RemoteActor:
         if cached:
             RemoteActor.objects.filter(pk=cached.pk).update(gone_at=timezone.now())
         raise
-    fields = validate_actor(data, final_url, iri)
+    claimed = data.get("id")
+    if (
+        claimed != final_url
+        and _is_http_iri(claimed)
+        and _origin(claimed) == _origin(final_url)
+    ):
+        # A profile URL (/@alice) may answer with the canonical id
+        # (/users/alice) on the same server: fetch that, which must match.
+        data, final_url = fetch_json(claimed)
+    fields = validate_actor(data, final_url)
+    actor_iri = fields.pop("iri")
     actor, _ = RemoteActor.objects.update_or_create(
-        iri=fields.pop("iri"),
+        iri=actor_iri,
         defaults={
             **fields,
-            "domain": domain_of(iri),
+            "domain": domain_of(actor_iri),
             "data": data,
             "fetched_at": timezone.now(),
             "gone_at": None,
@@ -129,25 +149,39 @@ def fetch_actor(iri: str, *, refresh: bool = False) -> RemoteActor:
 
 
 def ensure_actors(iris: Iterable[str]) -> dict[str, RemoteActor]:
-    """Fresh rows for every fetchable actor among ``iris`` (one query + fetches).
+    """``{address: actor}`` for every usable actor among ``iris``.
 
-    Unfetchable ones are logged and left out: a bad address must not stop a
+    One query for the cached ones, a fetch for each missing or stale one.  An
+    address may differ from the actor's id (a redirect to the canonical id).
+    A stale actor that cannot be refetched is used as cached; one never
+    fetched is logged and left out: a bad address must not stop a
     notification from reaching everyone else.
     """
     wanted = [iri for iri in dict.fromkeys(iris) if _is_http_iri(iri)]
     ttl = get_setting("REMOTE_ACTOR_TTL")
-    found = {
+    cached = {
         actor.iri: actor
         for actor in RemoteActor.objects.filter(iri__in=wanted, gone_at__isnull=True)
-        if not actor.is_stale(ttl)
     }
+    found = {iri: a for iri, a in cached.items() if not a.is_stale(ttl)}
     for iri in wanted:
         if iri in found:
             continue
         try:
             found[iri] = fetch_actor(iri)
-        except RemoteActorError as exc:
+        except RemoteActorGone as exc:
             logger.warning("Not delivering to %s: %s", iri, exc)
+        except RemoteActorError as exc:
+            if iri in cached:
+                logger.warning(
+                    "Could not refresh %s (%s); using the copy fetched %s.",
+                    iri,
+                    exc,
+                    cached[iri].fetched_at.isoformat(),
+                )
+                found[iri] = cached[iri]
+            else:
+                logger.warning("Not delivering to %s: %s", iri, exc)
     return found
 
 

@@ -1,6 +1,6 @@
 """vox_activity's models, one module per concern, all importable from here."""
 
-from .activity import IRI_MAX_LENGTH, Activity, InboxItem
+from .activity import IRI_MAX_LENGTH, Activity, InboxItem, Report
 from .delivery import Delivery, DomainHealth
 from .follow import Follow
 from .keys import ActorKey
@@ -17,5 +17,6 @@ __all__ = [
     "Follow",
     "InboxItem",
     "RemoteActor",
+    "Report",
     "StoredObject",
 ]

@@ -152,3 +152,19 @@ class InboxItem(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class ReportManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(type="Flag")
+
+
+class Report(Activity):
+    """A ``Flag`` received from another server: a moderation report."""
+
+    objects = ReportManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")

@@ -77,8 +77,8 @@ class DomainHealth(models.Model):
 
     Mastodon's rule: a server that has failed on
     ``DOMAIN_FAILURE_DAYS`` (7) different days without a success in between is
-    unavailable; deliveries to it are skipped until it answers again (any
-    successful delivery or fetch) or an admin resets it.
+    unavailable; deliveries to it are skipped until it answers again (a
+    successful delivery) or an admin resets it.
     """
 
     domain = models.CharField(_("domain"), max_length=255, unique=True)
