@@ -12,7 +12,6 @@ ActivityPub content type:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -21,34 +20,21 @@ from .activities import iri_of
 from .actors import match_path
 from .conf import get_setting
 from .models import Activity, Follow, InboxItem, StoredObject
+from .payload import PayloadError, read_json_object
 from .responses import error_response
 from .site import local_path
 
 
-def _read_json(request: HttpRequest) -> dict | HttpResponse:
-    limit = get_setting("MAX_BODY_SIZE")
-    length = request.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > limit:
-        return error_response(413, f"The body is larger than {limit} bytes.")
-    body = request.body
-    if len(body) > limit:
-        return error_response(413, f"The body is larger than {limit} bytes.")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return error_response(400, f"The body is not valid JSON: {exc}")
-    if not isinstance(data, dict):
-        return error_response(400, "The body must be a JSON object (an activity).")
-    return data
-
-
 def handle_outbox_post(request: HttpRequest, actor: Any) -> HttpResponse:
-    data = _read_json(request)
-    if isinstance(data, HttpResponse):
-        return data
+    try:
+        data = read_json_object(request, get_setting("MAX_BODY_SIZE"))
+    except PayloadError as exc:
+        return error_response(exc.status, exc.reason)
     activity_type = data.get("type")
     if not isinstance(activity_type, str) or not activity_type.isalnum():
         return error_response(400, 'The activity needs a "type", such as "Read".')
+    if activity_type == "Undo" and _undoes_follow(data):
+        return unfollow_remote(actor, data)
     object_iri = iri_of(data.get("object"))
     if not object_iri:
         return error_response(400, 'The activity needs an "object" (an IRI).')
@@ -56,8 +42,6 @@ def handle_outbox_post(request: HttpRequest, actor: Any) -> HttpResponse:
         return mark_read(actor, object_iri)
     if activity_type == "Follow" and local_path(object_iri) is None:
         return follow_remote(actor, object_iri)
-    if activity_type == "Undo" and _undoes_follow(data):
-        return unfollow_remote(actor, data)
     if activity_type in REACTIONS and local_path(object_iri) is None:
         return react_to_remote(actor, activity_type, object_iri)
     return hand_to_object(actor, activity_type, object_iri, data)
@@ -104,7 +88,8 @@ def _undoes_follow(data: dict) -> bool:
     obj = data.get("object")
     if isinstance(obj, dict):
         return obj.get("type") == "Follow"
-    return Follow.objects.filter(activity_iri=iri_of(obj)).exists()
+    iri = iri_of(obj)
+    return bool(iri) and Follow.objects.filter(activity_iri=iri).exists()
 
 
 def follow_remote(actor: Any, target: str) -> HttpResponse:

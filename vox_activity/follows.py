@@ -123,7 +123,12 @@ def follow(local_actor: Any, target: str) -> Follow:
     local_iri = actor_iri(local_actor)
     if local_iri is None or actor_for_iri(local_iri) is None:
         raise FollowError(f"{local_actor!r} is not a local actor.")
-    remote = find_remote(target)  # network: before the transaction
+    return follow_known(local_actor, find_remote(target))  # network first
+
+
+def follow_known(local_actor: Any, remote: RemoteActor) -> Follow:
+    """:func:`follow` for a remote actor already fetched (no network here)."""
+    local_iri = actor_iri(local_actor)
     with transaction.atomic():
         row, _ = Follow.objects.update_or_create(
             actor_iri=local_iri,

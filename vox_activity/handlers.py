@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Q
@@ -48,6 +49,32 @@ def handles(*types: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def prepare(data: dict, remote: RemoteActor) -> None:
+    """Fetch what the side effects will need, before the storing transaction.
+
+    Network I/O must not hold a transaction open, so a Move's target and a
+    profile Update's new actor document are fetched here; the handlers then
+    read them from the cache.  Failures are left for the handler to judge.
+    """
+    try:
+        moves_itself = iri_of(data.get("object")) == remote.iri
+        if data.get("type") == "Move" and moves_itself:
+            new = fetch_actor(iri_of(data.get("target")))
+            if remote.iri not in as_list(new.data.get("alsoKnownAs")):
+                fetch_actor(new.iri, refresh=True)  # the alias may be new
+        elif (
+            data.get("type") == "Update"
+            and moves_itself  # i.e. updates itself
+            and not isinstance(data.get("object"), dict)
+            and remote.fetched_at < timezone.now() - timedelta(seconds=60)
+        ):
+            fetch_actor(remote.iri, refresh=True)  # by reference; once a minute
+    except RemoteActorError as exc:
+        logger.info(
+            "Could not fetch for %s %s: %s", data.get("type"), data.get("id"), exc
+        )
+
+
 def handle(activity: Activity, data: dict, remote: RemoteActor) -> None:
     """Run the side effects of ``data``'s type, then the site's own hook."""
     handler = HANDLERS.get(str(data.get("type")))
@@ -56,10 +83,17 @@ def handle(activity: Activity, data: dict, remote: RemoteActor) -> None:
     call_object_method(data, remote)
 
 
+#: Types a remote actor can never be entitled to apply to a local object (it
+#: cannot own one), so they are not handed to its ``activity_<type>`` method.
+OWNER_ONLY = frozenset({"Update", "Delete"})
+
+
 def call_object_method(data: dict, remote: RemoteActor) -> None:
     """The django-vox convention: ``activity_<type>(data, actor)`` on the target."""
     from .client import local_object
 
+    if data.get("type") in OWNER_ONLY:
+        return
     target = local_object(iri_of(data.get("object")))
     if target is None:
         return
@@ -99,9 +133,10 @@ def on_undo(activity: Activity, data: dict, remote: RemoteActor) -> None:
     undone = Activity.objects.filter(iri=undone_iri).first() if undone_iri else None
     if undone is not None and undone.actor_iri != remote.iri:
         raise Refused(403, "Only the actor of an activity may undo it.")
-    undone_type = undone.type if undone else (obj or {}).get("type")
+    embedded = obj if isinstance(obj, dict) else {}
+    undone_type = undone.type if undone else embedded.get("type")
     if undone_type == "Follow":
-        followed = undone.object_iri if undone else iri_of((obj or {}).get("object"))
+        followed = undone.object_iri if undone else iri_of(embedded.get("object"))
         for row in Follow.objects.filter(actor_iri=remote.iri, object_iri=followed):
             row.delete()
             follow_removed.send(Follow, follow=row)
@@ -140,12 +175,10 @@ def on_create(activity: Activity, data: dict, remote: RemoteActor) -> None:
 def on_update(activity: Activity, data: dict, remote: RemoteActor) -> None:
     obj = data.get("object")
     object_iri = iri_of(obj)
-    if object_iri == remote.iri:  # a profile update: refetch the actor
-        try:
-            fetch_actor(remote.iri, refresh=True)
-        except RemoteActorError as exc:
-            logger.info("Profile update of %s not applied: %s", remote.iri, exc)
-        return
+    if object_iri == remote.iri:  # a profile update
+        if isinstance(obj, dict):
+            update_profile(remote, obj)
+        return  # by reference: prepare() refetched it
     existing = StoredObject.objects.filter(iri=object_iri).first()
     if existing is None:
         if isinstance(obj, dict):
@@ -159,6 +192,27 @@ def on_update(activity: Activity, data: dict, remote: RemoteActor) -> None:
         existing.data = obj
         existing.updated = timezone.now()
         existing.save(update_fields=["data", "updated"])
+
+
+def update_profile(remote: RemoteActor, document: dict) -> None:
+    """Apply an actor's own signed Update of its profile, without a fetch.
+
+    The request was signed by this actor, and the document must pass the same
+    checks as a fetched one (its id is the actor's), so it is as good as a
+    fetch and costs no network round trip.
+    """
+    from .remote import validate_actor
+
+    try:
+        fields = validate_actor(document, remote.iri)
+    except RemoteActorError as exc:
+        raise Refused(400, f"The updated actor is not usable: {exc}") from exc
+    fields.pop("iri")
+    for name, value in fields.items():
+        setattr(remote, name, value)
+    remote.data = document
+    remote.fetched_at = timezone.now()
+    remote.save()
 
 
 @handles("Delete")
@@ -205,22 +259,27 @@ def on_block(activity: Activity, data: dict, remote: RemoteActor) -> None:
 
 @handles("Move")
 def on_move(activity: Activity, data: dict, remote: RemoteActor) -> None:
+    """Local followers of the old account follow the new one (FEP-7628).
+
+    Only when the new actor (fetched by :func:`prepare`) lists the old one
+    in ``alsoKnownAs``; each local follower sends a Follow to the new account
+    and stops following the old one.
+    """
     if iri_of(data.get("object")) != remote.iri:
         raise Refused(403, "An actor can only move itself.")
     target_iri = iri_of(data.get("target"))
-    try:
-        new = fetch_actor(target_iri)
-        if remote.iri not in as_list(new.data.get("alsoKnownAs")):
-            new = fetch_actor(target_iri, refresh=True)  # the alias may be new
-    except RemoteActorError as exc:
-        raise Refused(400, f"The Move target could not be fetched: {exc}") from exc
+    new = RemoteActor.objects.filter(iri=target_iri, gone_at__isnull=True).first()
+    if new is None:
+        raise Refused(400, f"The Move target {target_iri} could not be fetched.")
     if remote.iri not in as_list(new.data.get("alsoKnownAs")):
         raise Refused(
             400, f"{new.iri} does not list {remote.iri} in alsoKnownAs; not moving."
         )
-    for row in Follow.objects.filter(actor_iri=remote.iri):
-        if Follow.objects.filter(actor_iri=new.iri, object_iri=row.object_iri).exists():
-            row.delete()
-        else:
-            row.actor_iri, row.remote_actor = new.iri, new
-            row.save(update_fields=["actor_iri", "remote_actor"])
+    for row in Follow.objects.filter(object_iri=remote.iri).exclude(
+        state=Follow.State.REJECTED
+    ):
+        local = actor_for_iri(row.actor_iri)
+        row.delete()
+        follow_removed.send(Follow, follow=row)
+        if local is not None:
+            follows.follow_known(local, new)

@@ -18,17 +18,17 @@ nothing written (the storing steps run in one transaction):
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
 from .activities import (
     PUBLIC,
+    as_list,
     format_datetime,
     iri_of,
     is_public,
@@ -36,13 +36,14 @@ from .activities import (
 )
 from .actors import resolve_local_actors
 from .conf import get_setting
-from .handlers import Refused, handle
-from .models import Activity, Follow, RemoteActor, StoredObject
+from .handlers import Refused, handle, prepare
+from .models import IRI_MAX_LENGTH, Activity, Follow, RemoteActor, StoredObject
+from .payload import PayloadError, read_json_object
 from .publish import fill_inboxes
 from .remote import RemoteActorError, actor_for_key
 from .responses import error_response
 from .signals import activity_received
-from .signatures import SignatureError, key_id_of, verify_request
+from .signatures import KeyMismatch, SignatureError, key_id_of, verify_request
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ NEEDS_OBJECT = frozenset({
     "Accept", "Add", "Announce", "Block", "Create", "Delete", "Dislike", "Flag",
     "Follow", "Like", "Move", "Reject", "Remove", "Undo", "Update",
 })  # fmt: skip
+
+
+#: Types never shown to the actor they are about: a report must not reach the
+#: reported, nor a block the blocked (as on Mastodon).
+PRIVATE_TO_OBJECT = frozenset({"Flag", "Block"})
 
 
 class InboxError(Exception):
@@ -73,6 +79,7 @@ def receive(request: HttpRequest) -> HttpResponse:
         data = read_activity(request)
         remote = authenticate(request, data)
         validate(data, remote)
+        prepare(data, remote)  # network I/O, before the transaction
         store_and_handle(data, remote)
     except Dropped:
         return HttpResponse(status=202)
@@ -87,28 +94,15 @@ def receive(request: HttpRequest) -> HttpResponse:
 
 
 def read_activity(request: HttpRequest) -> dict[str, Any]:
-    limit = get_setting("MAX_BODY_SIZE")
-    length = request.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > limit:
-        raise InboxError(413, f"The body is larger than {limit} bytes.")
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
     if content_type.lower() not in ACCEPTED_CONTENT_TYPES:
         raise InboxError(
             415, "Send activities as application/activity+json or application/ld+json."
         )
     try:
-        body = request.body
-    except RequestDataTooBig as exc:  # no Content-Length and too much data
-        raise InboxError(413, f"The body is larger than {limit} bytes.") from exc
-    if len(body) > limit:
-        raise InboxError(413, f"The body is larger than {limit} bytes.")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InboxError(400, f"The body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InboxError(400, "The body must be a JSON object (an activity).")
-    return data
+        return read_json_object(request, get_setting("MAX_BODY_SIZE"))
+    except PayloadError as exc:
+        raise InboxError(exc.status, exc.reason) from exc
 
 
 # --- 2. and 3. signature and signer ------------------------------------------
@@ -133,19 +127,26 @@ def authenticate(request: HttpRequest, data: dict) -> RemoteActor:
         raise InboxError(401, f"Bad Signature header: {exc.reason}") from exc
     if not key_id:
         raise InboxError(401, "The request is not signed (no Signature header).")
-    if (
-        data.get("type") == "Delete"
-        and not RemoteActor.objects.filter(key_id=key_id).exists()
-    ):
+    actor = iri_of(data.get("actor"))
+    if data.get("type") == "Delete" and not _known_sender(key_id, actor):
         raise Dropped  # a deleted account we never knew: nothing to undo
     body = request.body
     path = request.get_full_path()
     remote = _verified_signer(request.method, path, headers, body, key_id)
-    if iri_of(data.get("actor")) != remote.iri:
+    _check_iri(data, "actor", actor)  # signed, but is the claim well formed?
+    if actor != remote.iri:
         raise InboxError(
             403, f"The request is signed by {remote.iri}, not by the activity's actor."
         )
     return remote
+
+
+def _known_sender(key_id: str, actor: str) -> bool:
+    """Have we ever stored this sender (by key, by key's document, or by actor)?"""
+    owner = key_id.split("#", 1)[0]
+    return RemoteActor.objects.filter(
+        Q(key_id=key_id) | Q(iri=owner) | Q(iri=actor)
+    ).exists()
 
 
 def _verified_signer(method, path, headers, body, key_id) -> RemoteActor:
@@ -156,7 +157,7 @@ def _verified_signer(method, path, headers, body, key_id) -> RemoteActor:
     try:
         verify_request(method, path, headers, body, remote.public_key_pem)
         return remote
-    except SignatureError as first:
+    except KeyMismatch as first:
         try:  # perhaps the key was rotated: fetch it again (rate-limited)
             fresh = actor_for_key(key_id, refresh=True)
         except RemoteActorError:
@@ -168,6 +169,8 @@ def _verified_signer(method, path, headers, body, key_id) -> RemoteActor:
         except SignatureError as exc:
             raise InboxError(401, f"Bad signature: {exc.reason}") from exc
         return fresh
+    except SignatureError as exc:  # no new key can fix this one
+        raise InboxError(401, f"Bad signature: {exc.reason}") from exc
 
 
 # --- 4. validation -----------------------------------------------------------
@@ -181,6 +184,8 @@ def _origin(iri: str) -> str:
 def _check_iri(data: dict, field: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise InboxError(400, f'"{field}" is missing or not a string.')
+    if len(value) > IRI_MAX_LENGTH:
+        raise InboxError(400, f'"{field}" is longer than {IRI_MAX_LENGTH} characters.')
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InboxError(400, f'"{field}" must be an absolute http(s) IRI.')
@@ -205,10 +210,8 @@ def validate(data: dict, remote: RemoteActor) -> None:
         object_iri = _check_iri(data, "object.id", obj.get("id"))
         if object_iri != actor and _origin(object_iri) != _origin(actor):
             raise InboxError(400, '"object.id" is not on the actor\'s server.')
-        if activity_type == "Create" and iri_of(obj.get("attributedTo")) not in (
-            actor,
-            "",
-        ):
+        authors = {iri_of(a) for a in as_list(obj.get("attributedTo"))} - {""}
+        if activity_type == "Create" and authors - {actor}:
             raise InboxError(400, '"object.attributedTo" is not the actor.')
     if activity_type == "Move":
         _check_iri(data, "target", iri_of(data.get("target")))
@@ -229,8 +232,8 @@ def local_recipients(data: dict, remote: RemoteActor) -> list:
             .values_list("actor_iri", flat=True)
         )
     object_iri = iri_of(data.get("object"))
-    if object_iri:
-        candidates.append(object_iri)  # Follow/Block of a local actor
+    if object_iri and data.get("type") not in PRIVATE_TO_OBJECT:
+        candidates.append(object_iri)  # a Follow of a local actor
         owner = local_owner_of(object_iri)
         if owner:
             candidates.append(owner)  # Like/Announce of a local object

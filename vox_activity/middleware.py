@@ -66,7 +66,10 @@ class ActivityPubMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
         head, endpoint = split_endpoint(path)
-        if is_activitypub_request(request):
+        # Every POST to an inbox is for us, whatever its content type: the
+        # inbox itself answers 415 with a reason for the wrong ones.
+        posts_to_inbox = request.method == "POST" and endpoint == "inbox"
+        if posts_to_inbox or is_activitypub_request(request):
             response = self.dispatch(request, path, head, endpoint)
             if response is not None:
                 return response

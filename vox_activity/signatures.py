@@ -97,6 +97,14 @@ class SignatureError(SuspiciousOperation):
         self.reason = reason
 
 
+class KeyMismatch(SignatureError):
+    """The request is well formed but the key does not verify it.
+
+    Only this failure can be cured by fetching the sender's key again (it may
+    have been rotated); a bad Digest or a stale Date cannot.
+    """
+
+
 @dataclass(frozen=True)
 class SignatureParams:
     """The parameters of a ``Signature`` header.
@@ -161,9 +169,9 @@ def _load_public_key(pem: str) -> rsa.RSAPublicKey:
     try:
         key = serialization.load_pem_public_key(pem.encode("ascii"))
     except (ValueError, TypeError, UnicodeError) as exc:
-        raise SignatureError("the public key is not valid PEM") from exc
+        raise KeyMismatch("the public key is not valid PEM") from exc
     if not isinstance(key, rsa.RSAPublicKey):
-        raise SignatureError(f"unsupported public key type {type(key).__name__}")
+        raise KeyMismatch(f"unsupported public key type {type(key).__name__}")
     return key
 
 
@@ -501,7 +509,7 @@ def verify_request(
             params.signature, text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
         )
     except InvalidSignature as exc:
-        raise SignatureError("signature does not verify") from exc
+        raise KeyMismatch("signature does not verify") from exc
     return params
 
 
