@@ -44,6 +44,7 @@ from .remote import RemoteActorError, actor_for_key
 from .responses import error_response
 from .signals import activity_received
 from .signatures import KeyMismatch, SignatureError, key_id_of, verify_request
+from .site import local_path
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +243,8 @@ def local_recipients(data: dict, remote: RemoteActor) -> list:
 
 def local_owner_of(object_iri: str) -> str | None:
     """The local actor who published ``object_iri`` (an object or an activity)."""
+    if local_path(object_iri) is None:
+        return None  # not ours: no local owner, no query
     stored = StoredObject.objects.filter(iri=object_iri, local=True).first()
     if stored is not None:
         return stored.owner_iri
