@@ -370,8 +370,14 @@ def test_unusable_actor_documents_are_refused_with_a_reason(
     ("reply", "reason"),
     [
         (Reply(500, body=b"boom"), "answered HTTP 500"),
-        (Reply(200, {"Content-Type": AP}, b"<html>"), "did not answer with JSON"),
-        (Reply(200, {"Content-Type": AP}, b"[1, 2]"), "not .*a JSON object"),
+        (Reply(200, {"Content-Type": AP}, b"<html>"), "not valid JSON"),
+        (Reply(200, {"Content-Type": AP}, b"[1, 2]"), "must be a JSON object"),
+        (Reply(200, {"Content-Type": AP}, b'{"id": NaN}'), "NaN is not valid JSON"),
+        (Reply(200, {"Content-Type": AP}, b'{"a": "\\u0000"}'), "NUL characters"),
+        (
+            Reply(200, {"Content-Type": AP}, b'{"a": ' + b"[" * 99 + b"]" * 99 + b"}"),
+            "nested more than 64",
+        ),
     ],
 )
 def test_broken_answers_are_refused_with_a_reason(server, db, reply, reason):

@@ -35,6 +35,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_act_permission(self, request) -> bool:
+        """May run this admin's actions (they send activities or retry
+        deliveries): needs the model's *change* permission, not just view."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
 
 def pretty_json(data) -> str:
     return format_html(
@@ -89,7 +95,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
                        "last_error", "created", "delivered_at")  # fmt: skip
     actions = ("retry_now",)
 
-    @admin.action(description=_("Retry now"), permissions=["view"])
+    @admin.action(description=_("Retry now"), permissions=["act"])
     def retry_now(self, request, queryset):
         """Make the selected undelivered rows due now and enqueue them."""
         from .delivery import enqueue_many
@@ -116,7 +122,7 @@ class DomainHealthAdmin(ReadOnlyAdmin):
     def available(self, obj: DomainHealth) -> bool:
         return obj.available
 
-    @admin.action(description=_("Reset: mark available again"), permissions=["view"])
+    @admin.action(description=_("Reset: mark available again"), permissions=["act"])
     def reset(self, request, queryset):
         count = queryset.update(
             failure_days=0, last_failure_date=None, unavailable_since=None
@@ -185,7 +191,7 @@ class FollowAdmin(ReadOnlyAdmin):
     actions = ("accept", "reject")
 
     @admin.action(description=_("Accept the selected follow requests"),
-                  permissions=["view"])  # fmt: skip
+                  permissions=["act"])  # fmt: skip
     def accept(self, request, queryset):
         """Accept pending requests from remote actors (sends Accept)."""
         from .follows import accept
@@ -199,7 +205,7 @@ class FollowAdmin(ReadOnlyAdmin):
         self.message_user(request, _("%(n)d follows accepted.") % {"n": len(incoming)})
 
     @admin.action(description=_("Reject (remove) the selected followers"),
-                  permissions=["view"])  # fmt: skip
+                  permissions=["act"])  # fmt: skip
     def reject(self, request, queryset):
         """Reject incoming follows, pending or accepted (sends Reject)."""
         from .follows import reject

@@ -16,7 +16,7 @@ from django.utils import timezone
 from .actors import actor_for_iri, actor_iri
 from .models import Follow, RemoteActor
 from .publish import publish
-from .remote import RemoteActorError, fetch_actor, resolve_acct
+from .remote import RemoteActorError, ensure_actors, fetch_actor, resolve_acct
 from .signals import (
     follow_accepted,
     follow_rejected,
@@ -68,7 +68,7 @@ def receive_follow(remote: RemoteActor, local_actor: Any, activity_iri: str) -> 
         row.save(update_fields=["activity_iri", "remote_actor", "state"])
     follow_requested.send(Follow, follow=row)
     if row.state == Follow.State.ACCEPTED or not manually_approves(local_actor):
-        accept(row)
+        _accept(row)  # inside the inbox's transaction; the sender is cached
     return row
 
 
@@ -83,9 +83,24 @@ def _respond(follow: Follow, activity_type: str) -> None:
     )
 
 
-@transaction.atomic
+def _check_incoming(follow: Follow) -> None:
+    """Only a remote actor's follow of a local actor can be answered here."""
+    remote = follow.remote_actor
+    if remote is None or remote.iri != follow.actor_iri:
+        raise FollowError(f"{follow} is not a follow from a remote actor.")
+    if actor_for_iri(follow.object_iri) is None:
+        raise FollowError(f"{follow.object_iri} is not a local actor.")
+    ensure_actors([follow.actor_iri])  # any refetch before the transaction
+
+
 def accept(follow: Follow) -> Follow:
     """Accept an incoming follow and tell the follower's server."""
+    _check_incoming(follow)
+    with transaction.atomic():
+        return _accept(follow)
+
+
+def _accept(follow: Follow) -> Follow:
     follow.state = Follow.State.ACCEPTED
     follow.responded_at = timezone.now()
     follow.save(update_fields=["state", "responded_at"])
@@ -94,9 +109,14 @@ def accept(follow: Follow) -> Follow:
     return follow
 
 
-@transaction.atomic
 def reject(follow: Follow) -> Follow:
     """Reject (or remove) an incoming follow and tell the follower's server."""
+    _check_incoming(follow)
+    with transaction.atomic():
+        return _reject(follow)
+
+
+def _reject(follow: Follow) -> Follow:
     follow.state = Follow.State.REJECTED
     follow.responded_at = timezone.now()
     follow.save(update_fields=["state", "responded_at"])
@@ -158,6 +178,7 @@ def unfollow(local_actor: Any, target: str) -> bool:
         row = Follow.objects.filter(actor_iri=local_iri, object_iri=remote.iri).first()
     if row is None:
         return False
+    ensure_actors([row.object_iri])  # any refetch before the transaction
     with transaction.atomic():
         publish(
             {"type": "Undo", "actor": local_iri, "object": follow_object(row)},

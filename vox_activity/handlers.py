@@ -160,6 +160,8 @@ def on_create(activity: Activity, data: dict, remote: RemoteActor) -> None:
     existing = StoredObject.objects.filter(iri=obj["id"]).first()
     if existing is not None and existing.owner_iri != remote.iri:
         raise Refused(403, f"{obj['id']} belongs to another actor.")
+    if existing is not None and existing.deleted_at is not None:
+        raise Refused(410, f"{obj['id']} was deleted; ids are not reused.")
     StoredObject.objects.update_or_create(
         iri=obj["id"],
         defaults={

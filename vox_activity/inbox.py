@@ -238,6 +238,9 @@ def local_recipients(data: dict, remote: RemoteActor) -> list:
         owner = local_owner_of(object_iri)
         if owner:
             candidates.append(owner)  # Like/Announce of a local object
+    if data.get("type") in PRIVATE_TO_OBJECT:  # even when addressed to them
+        hidden = {iri_of(item) for item in as_list(data.get("object"))}
+        candidates = [iri for iri in candidates if iri not in hidden]
     return list(dict.fromkeys(resolve_local_actors(candidates).values()))
 
 

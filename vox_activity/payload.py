@@ -26,13 +26,16 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def read_json_object(request: HttpRequest, limit: int) -> dict[str, Any]:
-    """The body as a JSON object, or :class:`PayloadError`.
+#: Deepest nesting of arrays and objects accepted.  Real activities nest a
+#: handful of levels; anything near Python's recursion limit is an attack.
+MAX_DEPTH = 64
 
-    Refuses bodies over ``limit`` bytes (413), invalid or too deeply nested
-    JSON, ``NaN``/``Infinity`` (not JSON, and databases refuse them), text a
-    database cannot hold (NUL characters, lone surrogates) and anything but
-    an object (400).
+
+def read_json_object(request: HttpRequest, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object, or :class:`PayloadError`.
+
+    Refuses bodies over ``limit`` bytes (413) and whatever
+    :func:`parse_json_object` refuses (400).
     """
     length = request.headers.get("Content-Length", "")
     if length and not (length.isascii() and length.isdigit()):
@@ -45,6 +48,18 @@ def read_json_object(request: HttpRequest, limit: int) -> dict[str, Any]:
         raise PayloadError(413, f"The body is larger than {limit} bytes.") from exc
     if len(body) > limit:
         raise PayloadError(413, f"The body is larger than {limit} bytes.")
+    return parse_json_object(body)
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """``body`` as a JSON object we can store and serve, or :class:`PayloadError`.
+
+    Used for everything that comes from elsewhere: request bodies and fetched
+    documents alike.  Refuses invalid JSON, nesting deeper than
+    :data:`MAX_DEPTH`, ``NaN``/``Infinity`` (not JSON, and databases refuse
+    them), text a database cannot hold (NUL characters, lone surrogates) and
+    anything but an object.
+    """
     try:
         data = json.loads(body, parse_constant=_no_constants)
     except RecursionError as exc:
@@ -53,28 +68,29 @@ def read_json_object(request: HttpRequest, limit: int) -> dict[str, Any]:
         raise PayloadError(400, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise PayloadError(400, "The body must be a JSON object (an activity).")
-    if not _storable(data):
-        raise PayloadError(
-            400, "The JSON holds text a database cannot store (NUL or lone surrogates)."
-        )
+    problem = _unstorable(data)
+    if problem:
+        raise PayloadError(400, problem)
     return data
 
 
-def _storable(data: Any) -> bool:
-    """No NUL character and no lone surrogate in any key or string value."""
-    pending = [data]
+def _unstorable(data: Any) -> str | None:
+    """Why ``data`` cannot be stored and served, or None if it can."""
+    pending = [(data, 1)]
     while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                return f"The JSON is nested more than {MAX_DEPTH} levels deep."
+            items = (
+                [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            )
+            pending.extend((item, depth + 1) for item in items)
         elif isinstance(value, str):
-            if "\x00" in value:
-                return False
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                return False
-    return True
+                return "The JSON holds text that is not valid Unicode."
+            if "\x00" in value:
+                return "The JSON holds NUL characters, which databases cannot store."
+    return None

@@ -8,6 +8,7 @@ for ``REMOTE_ACTOR_TTL`` seconds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -15,12 +16,14 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from . import http
 from .activities import ACTIVITY_JSON, LD_JSON_AS
 from .conf import get_setting
 from .models import RemoteActor
+from .payload import PayloadError, parse_json_object
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +64,9 @@ def fetch_json(url: str) -> tuple[dict, str]:
     if not 200 <= response.status_code < 300:
         raise RemoteActorError(f"{url} answered HTTP {response.status_code}.")
     try:
-        data = response.json()
-    except ValueError as exc:
-        raise RemoteActorError(f"{url} did not answer with JSON.") from exc
-    if not isinstance(data, dict):
-        raise RemoteActorError(f"{url} did not answer with a JSON object.")
+        data = parse_json_object(response.content)
+    except PayloadError as exc:
+        raise RemoteActorError(f"{url} did not answer usable JSON: {exc}") from exc
     return data, response.url
 
 
@@ -241,6 +242,9 @@ def actor_for_key(key_id: str, *, refresh: bool = False) -> RemoteActor:
     """
     if not _is_http_iri(key_id):
         raise RemoteActorError(f"keyId {key_id!r} is not an http(s) IRI.")
+    failed = cache.get(_failure_key(key_id))
+    if failed:
+        raise RemoteActorError(f"{failed} (not retried for a minute)")
     cached = RemoteActor.objects.filter(key_id=key_id, gone_at__isnull=True).first()
     if cached is not None:
         now = timezone.now()
@@ -249,9 +253,19 @@ def actor_for_key(key_id: str, *, refresh: bool = False) -> RemoteActor:
             refresh or cached.is_stale(get_setting("REMOTE_ACTOR_TTL"))
         ):
             return cached
-    actor = fetch_actor(key_id.split("#", 1)[0], refresh=True)
-    if actor.key_id != key_id:
-        raise RemoteActorError(
-            f"{actor.iri} publishes the key {actor.key_id!r}, not {key_id!r}."
-        )
+    try:
+        actor = fetch_actor(key_id.split("#", 1)[0], refresh=True)
+        if actor.key_id != key_id:
+            raise RemoteActorError(
+                f"{actor.iri} publishes the key {actor.key_id!r}, not {key_id!r}."
+            )
+    except RemoteActorError as exc:
+        # Remember the failure briefly, so a flood of requests naming an
+        # unknown or dead key cannot make us fetch it again and again.
+        cache.set(_failure_key(key_id), str(exc), KEY_REFETCH_INTERVAL)
+        raise
     return actor
+
+
+def _failure_key(key_id: str) -> str:
+    return "vox_activity:key-failure:" + hashlib.sha256(key_id.encode()).hexdigest()

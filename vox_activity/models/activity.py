@@ -156,7 +156,7 @@ class InboxItem(models.Model):
 
 class ReportManager(models.Manager):
     def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().filter(type="Flag")
+        return super().get_queryset().filter(type="Flag", local=False)
 
 
 class Report(Activity):
