@@ -1,11 +1,19 @@
-"""The demo site: seed_demo, its HTML pages, and ``testsite/demo.py --check``."""
+"""The demo site: seed_demo, the blog_* commands, its pages, and ``demo.py``.
+
+The two-instance scenario itself is tested over real HTTP in test_e2e.py;
+here ``testsite/demo.py`` runs once as a user runs it (scenario, then
+serving until Ctrl-C).
+"""
 
 import io
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -72,6 +80,7 @@ def test_seed_demo_creates_the_demo(db):
         ("created", "c:subscribers"),
         ("updated", "c:subscribers"),
         ("created", "c:article_author"),
+        ("deleted", "c:article_author"),
         ("liked", "c:article_author"),
     }
     assert all(t.backend == "activity" and t.bulk and t.enabled for t in templates)
@@ -186,45 +195,228 @@ def test_inbox_page_and_read_button(seeded):
     assert client.get("/inbox/").content.count(b'class="mark-read"') == 3
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def test_seed_demo_instances(db):
+    """``--instance``: alpha has alice (and her article), beta has bob."""
+    out = io.StringIO()
+    call_command("seed_demo", "--instance", "alpha", stdout=out)
+    assert "seed_demo (instance alpha): 1 users, 0 subscriptions" in out.getvalue()
+    assert sorted(get_user_model().objects.values_list("username", flat=True)) == [
+        "admin",
+        "alice",
+    ]
+    assert list(Article.objects.values_list("slug", flat=True)) == ["hello-fediverse"]
+    assert not Comment.objects.exists() and not Like.objects.exists()
+    assert Template.objects.count() == 5
+    # The article went out as a public Create by alice (nobody follows yet).
+    create = Activity.objects.get(type="Create")
+    assert create.actor_iri == "https://testserver/~alice/"
+    assert create.public
+    assert create.data["cc"] == ["https://testserver/~alice/followers"]
 
 
-def test_demo_check_runs_against_a_real_server(tmp_path):
-    database = tmp_path / "demo.sqlite3"
-    database.write_text("not a database: --fresh must delete it")
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "testsite/demo.py", "--check", "--fresh", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
+def test_seed_demo_instance_beta(db):
+    call_command("seed_demo", "--instance", "beta", stdout=io.StringIO())
+    assert sorted(get_user_model().objects.values_list("username", flat=True)) == [
+        "admin",
+        "bob",
+    ]
+    assert not Article.objects.exists() and not Activity.objects.exists()
+
+
+def blog(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_blog_commands_publish_edit_comment_and_delete(client, db):
+    call_command("seed_demo", "--instance", "alpha", stdout=io.StringIO())
+    alice = "https://testserver/~alice/"
+    public = "https://www.w3.org/ns/activitystreams#Public"
+
+    published = blog(
+        "blog_publish", "--author=alice", "--title=On Tuesday", "--body=Hello."
     )
-    output = result.stdout
-    assert result.returncode == 0, output + result.stderr
-    origin = f"http://127.0.0.1:{port}"
-    for line in (
-        f"==> deleted {database}",
-        "==> seed_demo",
-        f"[PASS] actor document (application/activity+json): GET /~alice/ -> 200 "
-        f"(application/activity+json, Person {origin}/~alice/)",
-        "[PASS] actor document (application/ld+json; profile=AS): GET /~alice/ -> 200",
-        "[PASS] HTML page on the actor's path: GET /~alice/ -> 200 (text/html",
-        "[PASS] outbox: GET /~alice/outbox -> 200 (OrderedCollection",
-        "[PASS] inbox, anonymous: GET /~bob/inbox -> 403",
-        "[PASS] inbox page, anonymous: GET /inbox/ -> 302",
-        "[PASS] bob's inbox (owner): GET /~bob/inbox?page=true -> 200 "
-        "(4 item(s), 4 unread)",
-        "[PASS] Read posted to bob's outbox (C2S): POST /~bob/outbox -> 204",
-        "[PASS] the item is read now:",
-        "==> server stopped",
-        "check passed: all 14 steps",
+    article = "https://testserver/articles/on-tuesday/"
+    assert published["slug"] == "on-tuesday"
+    assert (published["object"], published["type"]) == (article, "Create")
+    create = Activity.objects.get(iri=published["activity"])
+    assert create.actor_iri == alice
+    assert (create.data["to"], create.data["cc"]) == ([public], [alice + "followers"])
+    assert create.data["object"]["type"] == "Article"
+
+    # The article's IRI is its page, and its ActivityPub document.
+    document = client.get("/articles/on-tuesday/", **AP)
+    assert document["Content-Type"].startswith("application/activity+json")
+    assert json.loads(document.content)["id"] == article
+    assert "Accept" in document["Vary"]
+    assert client.get("/articles/on-tuesday/")["Content-Type"].startswith("text/html")
+
+    edited = blog("blog_edit", "--slug=on-tuesday", "--body=Hello again.")
+    update = Activity.objects.get(iri=edited["activity"])
+    assert update.type == "Update"
+    assert update.data["object"]["content"] == "Hello again."
+
+    commented = blog(
+        "blog_comment", "--slug=on-tuesday", "--author=alice", "--body=PS."
+    )
+    note = f"https://testserver/comments/{commented['id']}/"
+    assert commented["object"] == note
+    create = Activity.objects.get(iri=commented["activity"])
+    assert create.data["object"]["type"] == "Note"
+    assert create.data["object"]["inReplyTo"] == article
+    assert (create.data["to"], create.data["cc"]) == ([public], [alice + "followers"])
+    # alice commented on her own article: nobody's inbox, herself included.
+    assert not InboxItem.objects.filter(activity=create).exists()
+    assert json.loads(client.get(note, **AP).content)["type"] == "Note"
+    page = client.get(f"/comments/{commented['id']}/")
+    assert page.status_code == 302
+    assert page["Location"] == f"/articles/on-tuesday/#comment-{commented['id']}"
+
+    deleted = blog("blog_delete_comment", str(commented["id"]))
+    delete = Activity.objects.get(iri=deleted["activity"])
+    assert (delete.type, delete.object_iri) == ("Delete", note)
+    assert delete.data["object"] == {
+        "id": note,
+        "type": "Tombstone",
+        "formerType": "Note",
+    }
+    assert (delete.data["to"], delete.data["cc"]) == ([public], [alice + "followers"])
+    assert not Comment.objects.exists()
+    gone = client.get(f"/comments/{commented['id']}/", **AP)
+    assert gone.status_code == 410
+    assert json.loads(gone.content)["type"] == "Tombstone"
+    assert client.get(f"/comments/{commented['id']}/").status_code == 404
+
+
+def test_blog_commands_explain_mistakes(db):
+    call_command("seed_demo", "--instance", "alpha", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="no user 'zoe'"):
+        blog("blog_publish", "--author=zoe", "--title=T", "--body=B")
+    with pytest.raises(CommandError, match="already an article 'hello-fediverse'"):
+        blog("blog_publish", "--author=alice", "--title=Hello, Fediverse", "--body=B")
+    with pytest.raises(CommandError, match="no article 'nope'"):
+        blog("blog_edit", "--slug=nope", "--body=B")
+    with pytest.raises(CommandError, match="no comment 42"):
+        blog("blog_delete_comment", "42")
+
+
+def test_demo_state_reports_what_the_e2e_tests_check(db):
+    call_command("seed_demo", "--instance", "alpha", stdout=io.StringIO())
+    state = blog("demo_state")
+    assert state["origin"] == "https://testserver"
+    assert [a["type"] for a in state["activities"]] == ["Create", "Update"]
+    assert state["deliveries"] == [] and state["follows"] == []
+    assert [o["type"] for o in state["objects"]] == ["Article"]
+    assert state["inboxes"] == {"admin": [], "alice": []}
+
+
+def demo_env(tmp_path) -> dict:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def test_demo_refuses_bad_ports(tmp_path):
+    for args, message in (
+        (["--alpha-port", "9000", "--beta-port", "9000"], "need different ports"),
+        (["--alpha-port", "0"], "between 1 and 65535"),
+        (["--scenario-only", "--no-scenario"], "exclude each other"),
     ):
-        assert line in output, f"{line!r} missing from:\n{output}"
+        result = subprocess.run(
+            [sys.executable, "testsite/demo.py", *args],
+            cwd=ROOT,
+            env=demo_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2
+        assert message in result.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "testsite/demo.py", "--alpha-port", str(port)],
+            cwd=ROOT,
+            env=demo_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port} in use" in result.stderr
+
+
+def test_demo_runs_the_scenario_then_serves_until_ctrl_c(tmp_path):
+    """``python3 dev.py demo`` as a user runs it: scenario, banner, Ctrl-C."""
+    from testsite.cluster import free_port, port_is_free
+
+    stale = tmp_path / "demo-alpha.sqlite3"
+    stale.write_text("not a database: --fresh must delete it")
+    alpha, beta = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "testsite/demo.py",
+            "--fresh",
+            f"--alpha-port={alpha}",
+            f"--beta-port={beta}",
+        ],
+        cwd=ROOT,
+        env=demo_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Requests to both servers are logged below."):
+                break
+        output = "".join(lines)
+        assert "scenario passed: all 8 steps" in output, output
+        # The servers' request logs follow the banner.
+        with urllib.request.urlopen(f"http://127.0.0.1:{beta}/") as response:
+            assert response.status == 200
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("[beta]") and "GET / -> 200" in line:
+                break
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = "".join(lines) + rest
+    assert process.returncode == 0, output
+    origin_a, origin_b = f"http://127.0.0.1:{alpha}", f"http://127.0.0.1:{beta}"
+    for expected in (
+        f"==> deleted {stale}",
+        f"==> alpha: {origin_a}/ (waitress",
+        f"==> beta: {origin_b}/ (waitress",
+        f"    GET {origin_a}/.well-known/webfinger?resource=acct:alice@127.0.0.1:"
+        f"{alpha} -> 200",
+        f"    POST {origin_b}/~bob/outbox -> 201",
+        f"    alpha verified its signature, keyId={origin_b}/~bob/#main-key",
+        f"    beta verified its signature, keyId={origin_a}/~alice/#main-key",
+        "[PASS] 3. beta's Follow bob -> alice is accepted",
+        f"[PASS] 4. Create of {origin_a}/articles/news-",
+        "[PASS] 5. bob's Like of the article is in alice's inbox on alpha",
+        "[PASS] 6. beta's stored article has the new text",
+        "[PASS] 8. the comment is gone on both instances",
+        "The two demo instances are running (Ctrl-C stops both)",
+        f"Admin of alpha  {origin_a}/admin/   (user admin, password admin)",
+        f"Bob's inbox     {origin_b}/inbox/   (log in as bob, password bob)",
+        f"Deliveries      {origin_a}/admin/vox_activity/delivery/",
+        "Stopping both instances...",
+        "Stopped.",
+    ):
+        squeezed = re.sub(" +", " ", expected)  # the banner's columns vary
+        assert squeezed in re.sub(" +", " ", output), f"{expected!r} missing:\n{output}"
     assert "[FAIL]" not in output
+    # Every server and worker is gone: the ports are free again.
+    assert port_is_free(alpha) and port_is_free(beta)

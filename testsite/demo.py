@@ -1,553 +1,262 @@
 #!/usr/bin/env python
-"""The vox_activity demo: a small blog whose authors are ActivityPub actors.
+"""The vox_activity demo: two blogs on loopback that federate with each other.
 
 Run it from the repository root with the environment's Python (or through
 ``python3 dev.py demo [args]``)::
 
-    .venvs/django52/bin/python testsite/demo.py            # migrate, seed, serve
-    .venvs/django52/bin/python testsite/demo.py --port 8001
-    .venvs/django52/bin/python testsite/demo.py --fresh    # start from an empty DB
-    .venvs/django52/bin/python testsite/demo.py --check    # self-test over real HTTP
+    .venvs/django52/bin/python testsite/demo.py                  # scenario, serve
+    .venvs/django52/bin/python testsite/demo.py --fresh          # empty databases
+    .venvs/django52/bin/python testsite/demo.py --scenario-only  # scenario, exit
 
-By default it migrates the demo's SQLite database (``.venvs/testsite-default.sqlite3``,
-or ``DATABASE_URL``), runs the ``seed_demo`` command, and serves the site with
-waitress, a real WSGI server, on 127.0.0.1 until Ctrl-C.  The site's origin
-(``TESTSITE_DOMAIN``, from which every ActivityPub IRI is built) is set to
-``127.0.0.1:<port>`` so that the IRIs point at this server.
+Two instances of the demo blog (``testsite``) start on 127.0.0.1: **alpha**
+on port 8001, where alice writes, and **beta** on port 8002, where bob reads.
+Each has its own database (``.venvs/testsite-alpha.sqlite3`` and
+``-beta``), its own origin (``TESTSITE_DOMAIN=127.0.0.1:<port>``), a waitress
+server and a task worker (``manage.py db_worker``) that makes the signed
+deliveries, all of them subprocesses, stopped whatever happens.
 
-``--check`` does the same set-up, starts the server in a subprocess, makes a
-few real HTTP requests against it (the actor document in both ActivityPub
-media types, the HTML page on the same path, the outbox, the private inbox
-anonymously and as its owner, a client-to-server ``Read``), prints one line
-per step, stops the server and exits 0 only if every step passed.
+Then the scenario of :mod:`testsite.scenario` runs over real HTTP, narrated
+step by step: bob finds alice with WebFinger and follows her, alpha accepts,
+alice publishes, bob likes, alice edits, comments and deletes the comment;
+each step prints the requests, the Delivery rows and the signature's keyId,
+and ``[PASS]`` or ``[FAIL]``.  Afterwards both instances keep running (their
+request logs scroll by) until Ctrl-C, and the script prints what to open.
 
-``--no-setup`` serves the database as it is (the check's server runs that
-way) and ``--quiet`` stops the per-request log.  Only the standard library,
-Django and waitress (in the environment's lock file) are used.
+``--scenario-only`` (alias ``--check``) exits after the scenario, with status
+0 only if every step passed.  ``--fresh`` deletes both databases first.  With
+``DATABASE_URL=postgres://...`` the instances use the databases
+``<name>_demo_alpha`` and ``<name>_demo_beta`` on that server instead
+(created when missing; ``--fresh`` drops and recreates them); a
+``sqlite:///dir/file.sqlite3`` URL puts ``file-alpha.sqlite3`` and
+``file-beta.sqlite3`` in ``dir``.  Only the standard library, Django and
+waitress (in the environment's lock file) are used.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
-import json
 import os
-import re
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-ACTIVITY_JSON = "application/activity+json"
-LD_JSON_AS = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+# Run as a script, sys.path[0] is testsite/; the project root is needed.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(ROOT))
 
+from testsite.cluster import (  # noqa: E402 - after the sys.path fix
+    HOST,
+    Cluster,
+    ClusterError,
+    Databases,
+    Instance,
+    is_postgres,
+    port_is_free,
+)
+from testsite.scenario import Scenario  # noqa: E402
 
-# --- set-up ------------------------------------------------------------------
-
-
-def configure(port: int) -> None:
-    """Point the settings at this server, then set Django up."""
-    # Run as a script, sys.path[0] is testsite/; the project root is needed.
-    here = str(Path(__file__).resolve().parent)
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(here)]
-    sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "testsite.settings"
-    os.environ["TESTSITE_DOMAIN"] = f"{HOST}:{port}"
-    os.environ["TESTSITE_SSL"] = "0"  # waitress serves plain HTTP
-
-    import django
-
-    django.setup()
-
-
-def sqlite_path() -> Path | None:
-    """The demo database's file, if it is a SQLite file."""
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]
-    name = str(database.get("NAME") or "")
-    if "sqlite" not in database["ENGINE"] or not name or name == ":memory:":
-        return None
-    return Path(name)
-
-
-def prepare(fresh: bool) -> None:
-    """Delete the DB if asked, migrate, and seed the demo content."""
-    from django.core.management import call_command
-    from django.db import connections
-
-    path = sqlite_path()
-    if fresh:
-        if path is None:
-            sys.exit("demo.py: --fresh only deletes a SQLite database file.")
-        if path.exists():
-            path.unlink()
-            say(f"deleted {path}")
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    say(f"migrate ({path or 'DATABASE_URL'})")
-    call_command("migrate", interactive=False, verbosity=0)
-    say("seed_demo")
-    call_command("seed_demo")
-    warn_about_other_origins()
-    connections.close_all()  # the server (maybe another process) takes over
-
-
-def warn_about_other_origins() -> None:
-    from vox_activity.models import Activity
-    from vox_activity.site import site_origin
-
-    origin = site_origin() + "/"
-    if Activity.objects.filter(local=True).exclude(iri__startswith=origin).exists():
-        say(
-            f"note: some stored activities were made for another origin than "
-            f"{origin} (another --port?); use --fresh for a consistent demo."
-        )
+NAMES = ("alpha", "beta")
+VENVS = ROOT / ".venvs"
+CURL = "curl -H 'Accept: application/activity+json'"
 
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-# --- serving -----------------------------------------------------------------
+def databases(database_url: str | None) -> Databases:
+    """Where the two instances keep their data (see the module docstring)."""
+    if is_postgres(database_url):
+        return Databases(NAMES, VENVS, base_url=database_url, suffix="demo")
+    if database_url:
+        # As dj-database-url reads it: sqlite:////abs/file, sqlite:///rel/file.
+        path = Path(urllib.parse.urlsplit(database_url).path[1:])
+        if database_url.startswith("sqlite:") and path.name not in ("", ":memory:"):
+            return Databases(NAMES, path.resolve().parent, prefix=path.stem)
+        sys.exit("demo.py: DATABASE_URL must be a SQLite file or PostgreSQL URL.")
+    return Databases(NAMES, VENVS)
 
 
-def application_with_log(quiet: bool = False):
-    """The site's WSGI application, serving static files, logging requests."""
-    from django.conf import settings
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.wsgi import get_wsgi_application
-
-    app = StaticFilesHandler(get_wsgi_application())
-    if quiet:
-        return app
-
-    def logged(environ, start_response):
-        def start(status, headers, exc_info=None):
-            path = environ.get("PATH_INFO", "")
-            if not path.startswith(settings.STATIC_URL):
-                kind = {k.lower(): v for k, v in headers}.get("content-type", "")
-                accept = environ.get("HTTP_ACCEPT", "")
-                asked = " [ActivityPub]" if "activity" in accept else ""
-                print(
-                    f"  {time.strftime('%H:%M:%S')} {environ['REQUEST_METHOD']} "
-                    f"{path}{asked} -> {status.split()[0]} {kind.split(';')[0]}",
-                    flush=True,
-                )
-            return start_response(status, headers, exc_info)
-
-        return app(environ, start)
-
-    return logged
-
-
-def banner(port: int) -> str:
-    from django.urls import reverse
-
-    base = f"http://{HOST}:{port}"
-    curl = f"curl -H 'Accept: {ACTIVITY_JSON}'"
-    activities = reverse("admin:vox_activity_activity_changelist")
-    inbox_items = reverse("admin:vox_activity_inboxitem_changelist")
+def banner(alpha: Instance, beta: Instance, dbs: Databases) -> str:
+    python = _shown(sys.executable)
+    manage = (
+        f"TESTSITE_INSTANCE=alpha TESTSITE_DOMAIN={alpha.domain} "
+        f"DATABASE_URL={alpha.database_url} \\\n      {python} testsite/manage.py"
+    )
     rows = [
-        ("The blog", f"{base}/"),
-        ("Admin", f"{base}/admin/   (user admin, password admin)"),
-        ("Alice's page", f"{base}/~alice/   (the same path is her actor IRI)"),
-        ("Alice as an actor", f"{curl} {base}/~alice/"),
-        ("Alice's outbox", f"{curl} '{base}/~alice/outbox?page=true'"),
-        ("Bob's inbox", f"{base}/inbox/   (log in as bob, password bob)"),
-        ("", f"as JSON: {base}/~bob/inbox (only bob may read it: 403 otherwise)"),
-        ("Activities", f"{base}{activities}   (admin)"),
-        ("Inbox items", f"{base}{inbox_items}   (admin)"),
+        ("alpha", f"{alpha.origin}/   alice writes here; {dbs.describe('alpha')}"),
+        ("beta", f"{beta.origin}/   bob reads here; {dbs.describe('beta')}"),
+        ("", ""),
+        ("Admin of alpha", f"{alpha.url('/admin/')}   (user admin, password admin)"),
+        ("Admin of beta", f"{beta.url('/admin/')}   (user admin, password admin)"),
+        ("Alice, an actor", f"{CURL} {alpha.actor('alice')}"),
+        ("Bob, an actor", f"{CURL} {beta.actor('bob')}"),
+        ("Bob's inbox", f"{beta.url('/inbox/')}   (log in as bob, password bob)"),
+        (
+            "Alice's inbox",
+            f"{alpha.url('/inbox/')}   (log in as alice, password alice)",
+        ),
+        ("Alice's outbox", f"{CURL} '{alpha.url('/~alice/outbox?page=true')}'"),
+        ("Bob follows", f"{CURL} '{beta.url('/~bob/following?page=true')}'"),
+        ("Deliveries", f"{alpha.url('/admin/vox_activity/delivery/')}   (admin)"),
+        ("", f"{beta.url('/admin/vox_activity/delivery/')}   (admin)"),
+        ("Activities", f"{beta.url('/admin/vox_activity/activity/')}   (admin)"),
+        ("Follows", f"{alpha.url('/admin/vox_activity/follow/')}   (admin)"),
+        ("Logs", f"{_shown(alpha.log_dir)}/   (servers, workers)"),
     ]
     width = max(len(label) for label, _ in rows)
-    lines = [f"  {label:<{width}}  {value}" for label, value in rows]
+    lines = [f"  {label:<{width}}  {value}".rstrip() for label, value in rows]
     return (
-        f"\nThe vox_activity demo is running at {base}/  (Ctrl-C stops it)\n\n"
+        "\nThe two demo instances are running (Ctrl-C stops both):\n\n"
         + "\n".join(lines)
-        + "\n\nAuthors: alice, carol.  Readers: bob, dave (each password = username)."
-        + "\nRequests are logged below.\n"
+        + "\n\nMore from alice (each command notifies, and bob's inbox on beta "
+        "fills):\n"
+        f"  {manage} blog_publish --author alice --title 'Another one' --body Hi\n"
+        "  (also: blog_edit, blog_comment, blog_delete_comment)\n"
+        "\nRequests to both servers are logged below.\n"
     )
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def serve(port: int, quiet: bool = False) -> int:
-    from waitress.server import create_server
-
+def _shown(path) -> str:
+    """``path`` relative to the repository if it is inside (shorter to read)."""
     try:
-        server = create_server(application_with_log(quiet), host=HOST, port=port)
-    except OSError as exc:
-        print(f"demo.py: cannot listen on {HOST}:{port}: {exc}", file=sys.stderr)
-        return 1
-    print(banner(port), flush=True)
-    # Ctrl-C and a plain kill both stop the server cleanly (a shell may start
-    # background jobs with SIGINT ignored, so restore Python's handler).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.run()  # returns on Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-    print("\nStopped.", flush=True)
-    return 0
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
-# --- the HTTP check ----------------------------------------------------------
+def follow_logs(cluster: Cluster) -> int:
+    """Print the servers' request logs as they grow, until Ctrl-C."""
+    offsets = {i.name: i.server_log.stat().st_size for i in cluster}
+    while True:
+        for instance in cluster:
+            with open(instance.server_log, "rb") as log:
+                log.seek(offsets[instance.name])
+                data = log.read()
+            offsets[instance.name] += len(data)
+            if data:
+                sys.stdout.write(data.decode(errors="replace"))
+                sys.stdout.flush()
+        problems = cluster.problems()
+        if problems:
+            print(f"demo.py: {', '.join(problems)}; stopping.", file=sys.stderr)
+            return 1
+        time.sleep(0.3)
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip()
-
-    def json(self):
-        return json.loads(self.body)
+def summary(scenario: Scenario) -> str:
+    passed = sum(r.ok for r in scenario.results)
+    total = len(scenario.steps())
+    if scenario.passed and passed == total:
+        return f"scenario passed: all {total} steps"
+    failed = [f"{r.number}. {r.title}" for r in scenario.results if not r.ok]
+    return f"scenario FAILED: {passed} of {total} steps passed (failed: {failed})"
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # show the 302 itself
-
-
-@dataclass
-class Checker:
-    base: str
-    steps: int = 0
-    failures: list[str] = field(default_factory=list)
-    cookies: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
-
-    def __post_init__(self):
-        self.opener = urllib.request.build_opener(
-            NoRedirect, urllib.request.HTTPCookieProcessor(self.cookies)
-        )
-
-    def request(self, method, path, headers=None, data=None) -> Reply:
-        request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1
-            self.base + path, data=data, method=method, headers=headers or {}
-        )
-        try:
-            with self.opener.open(request, timeout=15) as response:
-                return Reply(
-                    response.status,
-                    {k.lower(): v for k, v in response.headers.items()},
-                    response.read(),
-                )
-        except urllib.error.HTTPError as error:
-            return Reply(
-                error.code,
-                {k.lower(): v for k, v in error.headers.items()},
-                error.read(),
-            )
-
-    def step(
-        self,
-        label: str,
-        method: str,
-        path: str,
-        expect: int,
-        test: Callable[[Reply], str] | None = None,
-        **kwargs,
-    ) -> Reply | None:
-        """One request; ``test`` returns a short detail or raises AssertionError."""
-        self.steps += 1
-        reply = None
-        try:
-            reply = self.request(method, path, **kwargs)
-            if reply.status != expect:
-                raise AssertionError(f"expected {expect}: {reply.body[:200]!r}")
-            detail = test(reply) if test else reply.content_type
-            ok = True
-        except (AssertionError, OSError, ValueError, KeyError, TypeError) as exc:
-            detail, ok = str(exc) or type(exc).__name__, False
-        status = reply.status if reply else "no answer"
-        line = f"[{'PASS' if ok else 'FAIL'}] {label}: {method} {path} -> {status}"
-        print(f"{line} ({detail})" if detail else line, flush=True)
-        if not ok:
-            self.failures.append(label)
-        return reply if ok else None
-
-    def cookie(self, name: str) -> str:
-        return next((c.value for c in self.cookies if c.name == name), "")
-
-
-def run_checks(base: str) -> Checker:
-    c = Checker(base)
-    alice = f"{base}/~alice/"
-
-    def actor(media_type):
-        def test(reply):
-            data = reply.json()
-            assert reply.content_type == media_type, reply.content_type
-            assert data["type"] == "Person", data.get("type")
-            assert data["id"] == alice, f"id {data['id']} is not {alice}"
-            assert data["outbox"] == alice + "outbox", data["outbox"]
-            assert "Accept" in reply.headers.get("vary", ""), "no Vary: Accept"
-            return f"{reply.content_type}, {data['type']} {data['id']}"
-
-        return test
-
-    def html_page(reply):
-        assert reply.content_type == "text/html", reply.content_type
-        assert b"Alice Liddell" in reply.body, "not the author page"
-        assert "Accept" in reply.headers.get("vary", ""), "no Vary: Accept"
-        return "text/html, the blog's author page"
-
-    def outbox(reply):
-        data = reply.json()
-        assert data["type"] == "OrderedCollection", data.get("type")
-        assert data["id"] == alice + "outbox", data["id"]
-        return f"OrderedCollection, totalItems {data['totalItems']}"
-
-    def json_error(reply):
-        assert reply.content_type == "application/json", reply.content_type
-        return f"error: {reply.json()['error']}"
-
-    def to_login(reply):
-        location = reply.headers.get("location", "")
-        assert location.startswith("/admin/login/"), f"Location {location!r}"
-        return f"Location {location}"
-
-    ap = {"Accept": ACTIVITY_JSON}
-    c.step(
-        f"actor document ({ACTIVITY_JSON})",
-        "GET",
-        "/~alice/",
-        200,
-        actor(ACTIVITY_JSON),
-        headers=ap,
-    )
-    c.step(
-        "actor document (application/ld+json; profile=AS)",
-        "GET",
-        "/~alice/",
-        200,
-        actor("application/ld+json"),
-        headers={"Accept": LD_JSON_AS},
-    )
-    c.step(
-        "HTML page on the actor's path",
-        "GET",
-        "/~alice/",
-        200,
-        html_page,
-        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-    )
-    c.step("outbox", "GET", "/~alice/outbox", 200, outbox, headers=ap)
-    c.step(
-        "outbox page",
-        "GET",
-        "/~alice/outbox?page=true",
-        200,
-        lambda r: f"{r.json()['type']}, {len(r.json()['orderedItems'])} item(s)",
-        headers=ap,
-    )
-    c.step("unknown actor", "GET", "/~nobody/", 404, json_error, headers=ap)
-    c.step("inbox, anonymous", "GET", "/~bob/inbox", 403, json_error, headers=ap)
-    c.step("inbox page, anonymous", "GET", "/inbox/", 302, to_login)
-
-    # Log in as bob through the admin's login form, as a browser would.
-    form = c.step("login form", "GET", "/admin/login/", 200)
-    token = ""
-    if form is not None:
-        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', form.body)
-        token = found.group(1).decode() if found else ""
-    fields = {"username": "bob", "password": "bob", "csrfmiddlewaretoken": token}
-    c.step(
-        "log in as bob",
-        "POST",
-        "/admin/login/?next=/inbox/",
-        302,
-        to_inbox,
-        data=urllib.parse.urlencode(fields).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-
-    page = c.step(
-        "bob's inbox (owner)",
-        "GET",
-        "/~bob/inbox?page=true",
-        200,
-        inbox_summary,
-        headers=ap,
-    )
-    items = page.json()["orderedItems"] if page is not None else []
-    unread = [item for item in items if not item.get("dateRead")]
-    target = (unread or items or [{}])[0]
-    read = json.dumps({"type": "Read", "object": target.get("id", "")}).encode()
-    c.step(
-        "Read posted to bob's outbox (C2S)",
-        "POST",
-        "/~bob/outbox",
-        204,
-        lambda r: f"marked {target.get('type')} {target.get('id')} read",
-        data=read,
-        headers={"Content-Type": ACTIVITY_JSON, "X-CSRFToken": c.cookie("csrftoken")},
-    )
-    c.step(
-        "the item is read now",
-        "GET",
-        "/~bob/inbox?page=true",
-        200,
-        lambda r: is_read(r, target.get("id")),
-        headers=ap,
-    )
-    c.step("HTML inbox page (logged in)", "GET", "/inbox/", 200, inbox_page)
-    return c
-
-
-def to_inbox(reply: Reply) -> str:
-    location = reply.headers.get("location", "")
-    assert location == "/inbox/", f"login failed (Location {location!r})"
-    return "session started"
-
-
-def inbox_page(reply: Reply) -> str:
-    assert reply.content_type == "text/html", reply.content_type
-    assert b"Mark read" in reply.body, "no inbox items on the page"
-    return "text/html, with Mark read buttons"
-
-
-def inbox_summary(reply: Reply) -> str:
-    data = reply.json()
-    items = data["orderedItems"]
-    assert items, "the inbox is empty"
-    unread = sum(1 for item in items if not item.get("dateRead"))
-    return f"{len(items)} item(s), {unread} unread"
-
-
-def is_read(reply: Reply, iri: str) -> str:
-    item = next((i for i in reply.json()["orderedItems"] if i["id"] == iri), None)
-    assert item is not None, f"{iri} is no longer in the inbox"
-    assert item.get("dateRead"), "dateRead is still empty"
-    return f"dateRead {item['dateRead']}"
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
-def port_is_free(port: int) -> bool:
-    """Can a server listen there?  (Like waitress, ignore TIME_WAIT leftovers.)"""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def check(port: int) -> int:
-    """Serve in a subprocess (``demo.py --no-setup``) and check it over HTTP."""
-    say(f"starting the server on {HOST}:{port} (waitress, in a subprocess)")
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            [sys.executable, __file__, "--port", str(port), "--no-setup", "--quiet"],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            if not wait_for_port(port, process):
-                log.seek(0)
-                print(log.read().decode(errors="replace"), file=sys.stderr)
-                print("[FAIL] the server did not start", flush=True)
-                return 1
-            say("checking over HTTP")
-            checker = run_checks(f"http://{HOST}:{port}")
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        say("server stopped")
-        if checker.failures:
-            log.seek(0)
-            print(log.read().decode(errors="replace")[-4000:], file=sys.stderr)
-    if checker.failures:
+def run(options: argparse.Namespace) -> int:
+    dbs = databases(os.environ.get("DATABASE_URL"))
+    ports = {"alpha": options.alpha_port, "beta": options.beta_port}
+    busy = [f"{HOST}:{port}" for port in ports.values() if not port_is_free(port)]
+    if busy:
         print(
-            f"check FAILED: {len(checker.failures)} of {checker.steps} steps "
-            f"({', '.join(checker.failures)})"
+            f"demo.py: {', '.join(busy)} in use (another demo?); stop it, or "
+            "choose other ports with --alpha-port / --beta-port.",
+            file=sys.stderr,
         )
         return 1
-    print(f"check passed: all {checker.steps} steps")
-    return 0
-
-
-# --- entry point ---------------------------------------------------------------
+    for deleted in dbs.create(fresh=options.fresh):
+        say(f"deleted {deleted}")
+    log_dir = dbs.directory / "demo-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    instances = [
+        Instance(name, ports[name], dbs.urls[name], log_dir, python=sys.executable)
+        for name in NAMES
+    ]
+    for instance in instances:
+        for log in (instance.server_log, instance.worker_log, instance.console_log):
+            log.write_text("")
+    with Cluster(instances) as cluster:
+        alpha, beta = cluster["alpha"], cluster["beta"]
+        say("migrate and seed_demo, on both instances")
+        for name, output in cluster.set_up().items():
+            for line in output.strip().splitlines():
+                print(f"    [{name}] {line}")
+        cluster.start()
+        for instance in cluster:
+            say(
+                f"{instance.name}: {instance.origin}/ (waitress, pid "
+                f"{instance.server.pid}; worker pid {instance.worker.pid}; "
+                f"{dbs.describe(instance.name)})"
+            )
+        ok = True
+        if not options.no_scenario:
+            say("the scenario: bob@beta follows alice@alpha, and they federate")
+            scenario = Scenario(alpha, beta, say=lambda line: print(line, flush=True))
+            ok = scenario.run()
+            print(f"\n{summary(scenario)}", flush=True)
+            if not ok:
+                print(
+                    "\nThe servers' and workers' last log lines:\n" + cluster.logs(),
+                    file=sys.stderr,
+                )
+        if options.scenario_only:
+            say("stopping both instances")
+            return 0 if ok else 1
+        print(banner(alpha, beta, dbs), flush=True)
+        try:
+            return follow_logs(cluster)
+        except KeyboardInterrupt:
+            print("\nStopping both instances...", flush=True)
+            return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Run the vox_activity demo blog (see the module docstring)."
+        description="Two federating instances of the demo blog (see the docstring)."
     )
-    parser.add_argument("--port", type=int, default=8000, help="default: 8000")
     parser.add_argument(
+        "--scenario-only",
         "--check",
         action="store_true",
-        help="set up, serve in a subprocess, check it over HTTP, stop; "
-        "exit 0 only if every step passed",
+        help="run the scenario, stop both instances and exit: 0 only if every "
+        "step passed",
     )
     parser.add_argument(
-        "--fresh", action="store_true", help="delete the demo's SQLite database first"
+        "--fresh", action="store_true", help="delete both databases first"
     )
     parser.add_argument(
-        "--no-setup",
+        "--no-scenario",
         action="store_true",
-        help="serve the database as it is: no migrate, no seed_demo",
+        help="just set up and serve both instances",
     )
-    parser.add_argument(
-        "--quiet", action="store_true", help="do not log each request while serving"
-    )
+    parser.add_argument("--alpha-port", type=int, default=8001, help="default: 8001")
+    parser.add_argument("--beta-port", type=int, default=8002, help="default: 8002")
     options = parser.parse_args(argv)
-    if not 0 < options.port < 65536:
-        parser.error("--port must be between 1 and 65535")
-    if options.fresh and options.no_setup:
-        parser.error("--fresh needs the set-up that --no-setup skips")
-
-    if not port_is_free(options.port):
-        print(
-            f"demo.py: {HOST}:{options.port} is in use (another demo?); "
-            f"try --port {options.port + 1}.",
-            file=sys.stderr,
-        )
+    for port in (options.alpha_port, options.beta_port):
+        if not 0 < port < 65536:
+            parser.error("ports must be between 1 and 65535")
+    if options.alpha_port == options.beta_port:
+        parser.error("alpha and beta need different ports")
+    if options.scenario_only and options.no_scenario:
+        parser.error("--scenario-only and --no-scenario exclude each other")
+    # A shell may start background jobs with SIGINT ignored: restore Python's
+    # handler, so that Ctrl-C (and kill -INT) always stops both instances.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = run(options)
+    except KeyboardInterrupt:
+        print("\nInterrupted; both instances are stopped.", flush=True)
+        return 130
+    except ClusterError as exc:
+        print(f"demo.py: {exc}", file=sys.stderr)
         return 1
-    configure(options.port)
-    if not options.no_setup:
-        prepare(options.fresh)
-    if options.check:
-        return check(options.port)
-    return serve(options.port, quiet=options.quiet)
+    if not options.scenario_only:
+        print("Stopped.", flush=True)
+    return code
 
 
 if __name__ == "__main__":

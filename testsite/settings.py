@@ -16,11 +16,18 @@ SECRET_KEY = os.environ.get("TESTSITE_SECRET_KEY", "demo-only-not-secret")
 DEBUG = os.environ.get("TESTSITE_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 USE_TZ = True
+TIME_ZONE = "UTC"
 ROOT_URLCONF = "testsite.urls"
 WSGI_APPLICATION = "testsite.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
 LOGIN_URL = "/admin/login/"
+
+if INSTANCE != "default":
+    # Browsers share cookies between ports of one host: alpha (127.0.0.1:8001)
+    # and beta (127.0.0.1:8002) must not log each other's users out.
+    SESSION_COOKIE_NAME = f"sessionid_{INSTANCE}"
+    CSRF_COOKIE_NAME = f"csrftoken_{INSTANCE}"
 
 # The site's public origin, used for every ActivityPub IRI.
 SITE_DOMAIN = os.environ.get("TESTSITE_DOMAIN", "127.0.0.1:8000")
@@ -80,6 +87,18 @@ DATABASES = {
         or f"sqlite:///{BASE_DIR.parent / '.venvs' / f'testsite-{INSTANCE}.sqlite3'}"
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Each instance is a web server (several threads) and a task worker writing
+    # to one SQLite file: take the write lock when a transaction begins (no
+    # "database is locked" on lock upgrades), wait for it instead of failing,
+    # and let readers and the writer work side by side (WAL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 
 # django-vox: our backend, and our linear-time issue path.
 DJANGO_VOX_BACKENDS = ["vox_activity.backend.Backend"]

@@ -10,5 +10,6 @@ urlpatterns = [
     # An author's page, and (through vox_activity's middleware) their actor IRI.
     path("~<str:username>/", views.author, name="author"),
     path("articles/<slug:slug>/", views.article, name="article"),
+    path("comments/<int:pk>/", views.comment, name="comment"),
     path("", include("vox_activity.urls")),
 ]

@@ -60,7 +60,9 @@ class Comment(models.Model):
         )
 
     def get_absolute_url(self):
-        return f"{self.article.get_absolute_url()}#comment-{self.pk}"
+        # A path of its own, not a #fragment of the article's: the comment's IRI
+        # must be fetchable by itself (and answer 410 Gone once it is deleted).
+        return reverse("comment", args=[self.pk])
 
 
 class Subscription(models.Model):

@@ -1,8 +1,14 @@
-"""The blog's own HTML pages (ActivityPub requests never reach these).
+"""The blog's own pages.
 
 ``/~<username>/`` is both an author's page and their actor IRI: a browser gets
 the page below, an ActivityPub client (``Accept: application/activity+json``)
 gets the actor document from vox_activity's middleware.
+
+Articles and comments are ActivityStreams objects too, and their IRIs are the
+pages' URLs: asked for ActivityPub JSON, :func:`article` and :func:`comment`
+answer with the object (``__activity__()``).  A deleted comment's IRI answers
+410 Gone with a Tombstone: vox_activity's middleware does that before this
+module is reached, from the Delete that was published.
 """
 
 import html
@@ -10,14 +16,17 @@ import html
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import strip_tags
+from django.views.decorators.vary import vary_on_headers
 
+from vox_activity.activities import build_context, to_json
 from vox_activity.actors import actor_iri, actor_path, endpoint_iri
 from vox_activity.models import InboxItem
+from vox_activity.responses import accepts_activity_json, activity_response
 from vox_activity.site import local_path
 
-from .models import Article
+from .models import Article, Comment
 
 INBOX_PAGE_SIZE = 50
 
@@ -47,14 +56,33 @@ def author(request, username):
     return render(request, "blog/author.html", context)
 
 
+def as_activitypub(request, instance):
+    """``instance.__activity__()`` as an ActivityPub response."""
+    contexts = []
+    data = to_json(instance.__activity__(), contexts)
+    return activity_response({"@context": build_context(contexts), **data}, request)
+
+
+@vary_on_headers("Accept")
 def article(request, slug):
     item = get_object_or_404(Article.objects.select_related("author"), slug=slug)
+    if accepts_activity_json(request):
+        return as_activitypub(request, item)
     context = {
         "article": item,
         "comments": item.comments.select_related("author").order_by("created"),
         "like_count": item.likes.count(),
     }
     return render(request, "blog/article.html", context)
+
+
+@vary_on_headers("Accept")
+def comment(request, pk):
+    """A comment's IRI: the Note for ActivityPub, else its place on the page."""
+    item = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
+    if accepts_activity_json(request):
+        return as_activitypub(request, item)
+    return redirect(f"{item.article.get_absolute_url()}#comment-{item.pk}")
 
 
 @login_required

@@ -59,9 +59,16 @@ class CommentVox(ActivityRegistration):
         user = get_user_model()
         return {
             "article_author": Channel(
-                _("Article author"), user, lambda comment: [comment.article.author]
+                _("Article author"), user, _article_author_unless_self
             ),
         }
+
+
+def _article_author_unless_self(comment):
+    """The article's author, unless they wrote the comment themselves."""
+    if comment.article.author_id == comment.author_id:
+        return []
+    return [comment.article.author]
 
 
 class LikeVox(Registration):
@@ -83,5 +90,5 @@ class LikeVox(Registration):
 def register():
     objects.add(get_user_model(), AuthorVox, regex=r"^~(?P<username>[\w.@+-]+)/$")
     objects.add(Article, ArticleVox, regex=r"^articles/(?P<slug>[-\w]+)/$")
-    objects.add(Comment, CommentVox, regex=None)
+    objects.add(Comment, CommentVox, regex=r"^comments/(?P<pk>\d+)/$")
     objects.add(Like, LikeVox, regex=None)

@@ -4,6 +4,11 @@ Idempotent: every row is looked up before it is created, and a notification
 is issued only for the article, comment or like that this run created, so
 running it twice changes nothing the second time.
 
+``--instance alpha`` and ``--instance beta`` seed the two federating
+instances of ``demo.py``: alpha has the author alice (and one article of
+hers), beta the reader bob; each has the ``admin`` superuser and the activity
+templates.  Without ``--instance``, everything below is seeded on one site.
+
 Notifications are issued through django-vox (``Notification.issue``), exactly
 as a site would, so the activities and inbox items come from vox_activity's
 backend.  Demo only: the passwords are printed and trivial.
@@ -13,11 +18,13 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 from django_vox.models import Notification, Template
 
+from testsite.blog.actions import notification
 from testsite.blog.models import Article, Comment, Like, Subscription
 
 ADMIN = ("admin", "admin")  # username, password (demo only!)
@@ -56,6 +63,13 @@ TEMPLATES = [
         "c:article_author",
         "{{ actor }} commented on {{ object.article.title }}",
         "{{ object.body|truncatewords:30 }}",
+    ),
+    (
+        Comment,
+        "deleted",
+        "c:article_author",
+        "{{ object.author }} deleted a comment on {{ object.article.title }}",
+        "",
     ),
     (
         Like,
@@ -107,25 +121,47 @@ LIKES = [("bob", "hello-fediverse"), ("dave", "why-django-vox")]
 EDITS = {"hello-fediverse": "\n\n(Edited: fixed a typo.)"}
 
 
-def notification(model, codename):
-    return Notification.objects.get(
-        object_type=ContentType.objects.get_for_model(model), codename=codename
-    )
+#: What each instance of the two-instance demo gets (``--instance``).
+INSTANCES = {
+    "alpha": {"people": ["alice"], "articles": ["hello-fediverse"]},
+    "beta": {"people": ["bob"], "articles": []},
+}
 
 
 class Command(BaseCommand):
     help = "Create the demo users, subscriptions, activity templates and articles."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--instance",
+            choices=sorted(INSTANCES),
+            help="seed one of the two federating demo instances (see demo.py)",
+        )
+        parser.add_argument(
+            "--migrate", action="store_true", help="run migrate first (quietly)"
+        )
+
+    def handle(self, *args, instance=None, migrate=False, **options):
+        if migrate:
+            call_command("migrate", interactive=False, verbosity=0)
         self.check_ready()
+        people, subscriptions, articles = PEOPLE, SUBSCRIPTIONS, ARTICLES
+        comments, likes = COMMENTS, LIKES
+        if instance is not None:
+            wanted = INSTANCES[instance]
+            people = {name: PEOPLE[name] for name in wanted["people"]}
+            articles = {slug: ARTICLES[slug] for slug in wanted["articles"]}
+            subscriptions, comments, likes = [], [], []
         with transaction.atomic():
-            users = self.seed_users()
-            self.seed_subscriptions(users)
+            users = self.seed_users(people)
+            self.seed_subscriptions(users, subscriptions)
             templates = self.seed_templates()
-            issued = self.seed_content(users)
+            issued = self.seed_content(users, articles, comments, likes)
+        where = f" (instance {instance})" if instance else ""
         self.stdout.write(
-            f"seed_demo: {len(users)} users, {len(SUBSCRIPTIONS)} subscriptions, "
-            f"{templates} new template(s), {issued} notification(s) issued."
+            f"seed_demo{where}: {len(users)} users, {len(subscriptions)} "
+            f"subscriptions, {templates} new template(s), {issued} notification(s) "
+            "issued."
         )
 
     def check_ready(self):
@@ -148,7 +184,7 @@ class Command(BaseCommand):
                 "them after every migrate)."
             )
 
-    def seed_users(self):
+    def seed_users(self, people):
         user_model = get_user_model()
         username, password = ADMIN
         if not user_model.objects.filter(username=username).exists():
@@ -158,7 +194,7 @@ class Command(BaseCommand):
                 "(demo only!)."
             )
         users = {}
-        for name, (first, last) in PEOPLE.items():
+        for name, (first, last) in people.items():
             # Staff without permissions, so that the admin's login page (the
             # site's LOGIN_URL) lets them in; the password is the username.
             user, created = user_model.objects.get_or_create(
@@ -171,8 +207,8 @@ class Command(BaseCommand):
             users[name] = user
         return users
 
-    def seed_subscriptions(self, users):
-        for subscriber, author in SUBSCRIPTIONS:
+    def seed_subscriptions(self, users, subscriptions):
+        for subscriber, author in subscriptions:
             Subscription.objects.get_or_create(
                 subscriber=users[subscriber], author=users[author]
             )
@@ -194,12 +230,12 @@ class Command(BaseCommand):
             created += new
         return created
 
-    def seed_content(self, users):
+    def seed_content(self, users, article_specs, comments, likes):
         """Articles, edits, comments and likes; each new one is notified."""
         issued = 0
         now = timezone.now()
         articles = {}
-        for slug, (author, title, body, days_ago) in ARTICLES.items():
+        for slug, (author, title, body, days_ago) in article_specs.items():
             article, new = Article.objects.get_or_create(
                 slug=slug,
                 defaults={
@@ -218,14 +254,14 @@ class Command(BaseCommand):
                     article.save(update_fields=["body"])
                     notification(Article, "updated").issue(article)
                     issued += 1
-        for slug, author, body in COMMENTS:
+        for slug, author, body in comments:
             comment, new = Comment.objects.get_or_create(
                 article=articles[slug], author=users[author], body=body
             )
             if new:
                 notification(Comment, "created").issue(comment, actor=users[author])
                 issued += 1
-        for username, slug in LIKES:
+        for username, slug in likes:
             like, new = Like.objects.get_or_create(
                 user=users[username], article=articles[slug]
             )
