@@ -102,6 +102,8 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
         retry = queryset.exclude(state=Delivery.State.DELIVERED)
         ids = list(retry.values_list("pk", flat=True))
+        # One more attempt each; ``attempts`` keeps counting (a given-up row
+        # that fails again is given up again, with the new error recorded).
         retry.update(state=Delivery.State.PENDING, next_attempt_at=timezone.now())
         enqueue_many(ids)
         self.message_user(

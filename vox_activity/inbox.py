@@ -6,9 +6,9 @@ nothing written (the storing steps run in one transaction):
 1. size (413), content type (415), JSON object (400);
 2. HTTP signature (401): the key is fetched by ``keyId`` (signed, cached;
    refetched once for rotated keys) and must verify the request as received.
-   A Delete from an actor we have never seen is acknowledged (202) and
-   dropped without fetching anything: deleted accounts' keys are gone and
-   such Deletes arrive in floods;
+   An account's Delete of itself, from an actor we have never seen, is
+   acknowledged (202) and dropped without fetching anything: deleted
+   accounts' keys are gone and such Deletes arrive in floods;
 3. the signer must be the activity's actor (403);
 4. validation of ids, type, actor and object (400, the field named);
 5. idempotency: an activity id seen before is acknowledged (202), once;
@@ -129,7 +129,10 @@ def authenticate(request: HttpRequest, data: dict) -> RemoteActor:
     if not key_id:
         raise InboxError(401, "The request is not signed (no Signature header).")
     actor = iri_of(data.get("actor"))
-    if data.get("type") == "Delete" and not _known_sender(key_id, actor):
+    deletes_itself = (
+        data.get("type") == "Delete" and iri_of(data.get("object")) == actor
+    )
+    if deletes_itself and not _known_sender(key_id, actor):
         raise Dropped  # a deleted account we never knew: nothing to undo
     body = request.body
     path = request.get_full_path()
