@@ -258,11 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "demo_args", nargs=argparse.REMAINDER, help="passed on to testsite/demo.py"
     )
-    options = parser.parse_args(argv)
-    for name in ("pytest_args", "demo_args"):  # "dev.py test -- -k x" works too
-        extra = getattr(options, name, None)
-        if extra and extra[0] == "--":
-            setattr(options, name, extra[1:])
+    # Options we do not know belong to pytest or demo.py: "dev.py test -k x",
+    # "dev.py demo --scenario-only" (and the same after "--") all work.
+    options, unknown = parser.parse_known_args(argv)
+    name = "pytest_args" if options.command == "test" else "demo_args"
+    passed_on = [*unknown, *getattr(options, name)]
+    setattr(options, name, [arg for arg in passed_on if arg != "--"])
     if options.command == "test":
         return command_test(options)
     return command_demo(options)
