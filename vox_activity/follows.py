@@ -68,7 +68,7 @@ def receive_follow(remote: RemoteActor, local_actor: Any, activity_iri: str) -> 
         row.save(update_fields=["activity_iri", "remote_actor", "state"])
     follow_requested.send(Follow, follow=row)
     if row.state == Follow.State.ACCEPTED or not manually_approves(local_actor):
-        _accept(row)  # inside the inbox's transaction; the sender is cached
+        _answer(row, accepted=True)  # in the inbox's transaction; sender cached
     return row
 
 
@@ -97,31 +97,23 @@ def accept(follow: Follow) -> Follow:
     """Accept an incoming follow and tell the follower's server."""
     _check_incoming(follow)
     with transaction.atomic():
-        return _accept(follow)
-
-
-def _accept(follow: Follow) -> Follow:
-    follow.state = Follow.State.ACCEPTED
-    follow.responded_at = timezone.now()
-    follow.save(update_fields=["state", "responded_at"])
-    _respond(follow, "Accept")
-    follow_accepted.send(Follow, follow=follow)
-    return follow
+        return _answer(follow, accepted=True)
 
 
 def reject(follow: Follow) -> Follow:
     """Reject (or remove) an incoming follow and tell the follower's server."""
     _check_incoming(follow)
     with transaction.atomic():
-        return _reject(follow)
+        return _answer(follow, accepted=False)
 
 
-def _reject(follow: Follow) -> Follow:
-    follow.state = Follow.State.REJECTED
+def _answer(follow: Follow, *, accepted: bool) -> Follow:
+    """Record the answer, send Accept or Reject, signal it (in a transaction)."""
+    follow.state = Follow.State.ACCEPTED if accepted else Follow.State.REJECTED
     follow.responded_at = timezone.now()
     follow.save(update_fields=["state", "responded_at"])
-    _respond(follow, "Reject")
-    follow_rejected.send(Follow, follow=follow)
+    _respond(follow, "Accept" if accepted else "Reject")
+    (follow_accepted if accepted else follow_rejected).send(Follow, follow=follow)
     return follow
 
 
