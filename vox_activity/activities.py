@@ -10,6 +10,7 @@ import datetime
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 AS_NAMESPACE = "https://www.w3.org/ns/activitystreams"
 AS_CONTEXT = AS_NAMESPACE
@@ -205,6 +206,12 @@ def recipients_of(data: dict, fields: Iterable[str] = ADDRESSING_FIELDS) -> list
 
 def is_public(data: dict) -> bool:
     return PUBLIC in recipients_of(data, ("to", "cc", "audience"))
+
+
+def origin_of(iri: str) -> str:
+    """``scheme://host[:port]`` of an IRI, lower-cased: what "same server" means."""
+    parts = urlsplit(iri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def iri_of(value: Any) -> str:

@@ -63,6 +63,35 @@ def match_path(path: str) -> list[RouteMatch]:
     return matches
 
 
+def declares_actors(registration: Any) -> bool:
+    """Does this registration make actors (overrides ``has_activity_endpoint``)?
+
+    django-vox's base ``Registration`` answers False for every instance; any
+    registration that overrides it may have actors, row by row.
+    """
+    from django_vox.registry import Registration
+
+    method = getattr(type(registration), "has_activity_endpoint", None)
+    return method is not Registration.has_activity_endpoint
+
+
+def actor_models() -> list[tuple[type[Model], Any]]:
+    """(model, registry item) of every model registered with a URL as actors."""
+    return [
+        (model, item)
+        for model, item in _registry().items()
+        if item.has_url and declares_actors(item.registration)
+    ]
+
+
+def first_row(route: RouteMatch) -> Model | None:
+    """The row a route's captured values name, or None (also for bad values)."""
+    try:
+        return route.model._default_manager.filter(**route.kwargs).first()
+    except (ValueError, TypeError):  # e.g. "abc" for an integer pk
+        return None
+
+
 def registration_for(instance_or_model: Any) -> Any:
     model = (
         instance_or_model
@@ -128,10 +157,7 @@ def actor_for_path(path: str) -> Any | None:
     candidates = [path] if path.endswith("/") else [path, path + "/"]
     for candidate in candidates:
         for route in match_path(candidate):
-            try:
-                instance = route.model._default_manager.filter(**route.kwargs).first()
-            except (ValueError, TypeError):  # e.g. "abc" for an integer pk
-                continue
+            instance = first_row(route)
             if instance is not None and is_actor(instance):
                 return instance
     return None
@@ -157,17 +183,11 @@ def actor_for_username(name: str) -> Any | None:
     """
     from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
     from django.db.models import CharField, TextField
-    from django_vox.registry import Registration
 
     if not isinstance(name, str) or not name:
         return None
-    for model, item in _registry().items():
+    for model, item in actor_models():
         registration = item.registration
-        if not item.has_url or (
-            type(registration).has_activity_endpoint
-            is Registration.has_activity_endpoint
-        ):
-            continue
         finder = getattr(registration, "get_activity_actor_by_username", None)
         if callable(finder):
             candidates = [finder(name)]

@@ -17,7 +17,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from .activities import iri_of
-from .actors import match_path
+from .actors import first_row, match_path
 from .conf import get_setting
 from .models import Activity, Follow, InboxItem, StoredObject
 from .payload import PayloadError, read_json_object
@@ -161,10 +161,7 @@ def local_object(iri: str, *, create: bool = False) -> Any | None:
     for route in match_path(path):
         if create:
             return route.model(**route.kwargs)
-        try:
-            found = route.model._default_manager.filter(**route.kwargs).first()
-        except (ValueError, TypeError):
-            continue
+        found = first_row(route)
         if found is not None:
             return found
     return None

@@ -183,14 +183,9 @@ def count_local_actors() -> int:
 
     All rows count, including any that ``has_activity_endpoint()`` hides.
     """
-    from django_vox.registry import Registration, objects
+    from .actors import actor_models
 
-    total = 0
-    for model, item in objects.items():
-        endpoint = type(item.registration).has_activity_endpoint
-        if item.has_url and endpoint is not Registration.has_activity_endpoint:
-            total += model._default_manager.count()
-    return total
+    return sum(model._default_manager.count() for model, _ in actor_models())
 
 
 def nodeinfo_document() -> dict[str, Any]:

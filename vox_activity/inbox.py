@@ -32,6 +32,7 @@ from .activities import (
     format_datetime,
     iri_of,
     is_public,
+    origin_of,
     recipients_of,
 )
 from .actors import resolve_local_actors
@@ -180,11 +181,6 @@ def _verified_signer(method, path, headers, body, key_id) -> RemoteActor:
 # --- 4. validation -----------------------------------------------------------
 
 
-def _origin(iri: str) -> str:
-    parts = urlsplit(iri)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def _check_iri(data: dict, field: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise InboxError(400, f'"{field}" is missing or not a string.')
@@ -202,7 +198,7 @@ def validate(data: dict, remote: RemoteActor) -> None:
         raise InboxError(400, '"type" is missing or not a single type name.')
     activity_iri = _check_iri(data, "id", data.get("id"))
     actor = _check_iri(data, "actor", iri_of(data.get("actor")))
-    if _origin(activity_iri) != _origin(actor):
+    if origin_of(activity_iri) != origin_of(actor):
         raise InboxError(400, '"id" is not on the actor\'s server.')
     obj = data.get("object")
     if activity_type in NEEDS_OBJECT:
@@ -212,7 +208,7 @@ def validate(data: dict, remote: RemoteActor) -> None:
             raise InboxError(400, '"object" must be an IRI or an object.')
     if activity_type in ("Create", "Update") and isinstance(obj, dict):
         object_iri = _check_iri(data, "object.id", obj.get("id"))
-        if object_iri != actor and _origin(object_iri) != _origin(actor):
+        if object_iri != actor and origin_of(object_iri) != origin_of(actor):
             raise InboxError(400, '"object.id" is not on the actor\'s server.')
         authors = {iri_of(a) for a in as_list(obj.get("attributedTo"))} - {""}
         if activity_type == "Create" and authors - {actor}:

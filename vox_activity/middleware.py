@@ -16,7 +16,13 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from .actors import actor_for_path, match_path, split_endpoint
+from .actors import (
+    actor_for_path,
+    declares_actors,
+    match_path,
+    registration_for,
+    split_endpoint,
+)
 from .responses import accepts_activity_json, error_response, has_activity_content_type
 
 
@@ -30,19 +36,12 @@ def is_activitypub_request(request: HttpRequest) -> bool:
 
 def _looks_like_actor_path(path: str) -> bool:
     """Does a registered actor regex match ``path`` (row or not)?"""
-    from django_vox.registry import Registration
-
-    for candidate in (path, path if path.endswith("/") else path + "/"):
-        for route in match_path(candidate):
-            from .actors import registration_for
-
-            registration = registration_for(route.model)
-            if (
-                type(registration).has_activity_endpoint
-                is not Registration.has_activity_endpoint
-            ):
-                return True
-    return False
+    candidates = [path] if path.endswith("/") else [path, path + "/"]
+    return any(
+        declares_actors(registration_for(route.model))
+        for candidate in candidates
+        for route in match_path(candidate)
+    )
 
 
 def deleted_object_response(request: HttpRequest, path: str) -> HttpResponse | None:

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from . import http
-from .activities import ACTIVITY_JSON, LD_JSON_AS
+from .activities import ACTIVITY_JSON, LD_JSON_AS, origin_of
 from .conf import get_setting
 from .models import RemoteActor
 from .payload import PayloadError, parse_json_object
@@ -68,11 +68,6 @@ def fetch_json(url: str) -> tuple[dict, str]:
     except PayloadError as exc:
         raise RemoteActorError(f"{url} did not answer usable JSON: {exc}") from exc
     return data, response.url
-
-
-def _origin(iri: str) -> str:
-    parts = urlsplit(iri)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def validate_actor(data: dict, fetched_from: str) -> dict[str, str]:
@@ -129,7 +124,7 @@ def fetch_actor(iri: str, *, refresh: bool = False) -> RemoteActor:
     if (
         claimed != final_url
         and _is_http_iri(claimed)
-        and _origin(claimed) == _origin(final_url)
+        and origin_of(claimed) == origin_of(final_url)
     ):
         # A profile URL (/@alice) may answer with the canonical id
         # (/users/alice) on the same server: fetch that, which must match.
