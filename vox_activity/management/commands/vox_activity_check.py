@@ -108,6 +108,16 @@ class Report:
 # --- small helpers ------------------------------------------------------------
 
 
+def _require_url(report, data: dict, field: str, hint: str) -> None:
+    """OK if ``data[field]`` is an absolute http(s) URL, else FAIL with ``hint``."""
+    value = data.get(field)
+    if _is_http_url(value):
+        report.add(OK, field, f"{value}.")
+    else:
+        problem = "missing." if value is None else f"{value!r} is not an http(s) URL."
+        report.add(FAIL, field, problem, hint)
+
+
 def _is_http_url(value: Any) -> bool:
     if not isinstance(value, str):
         return False
@@ -385,29 +395,20 @@ def check_document(
             f"use one of {', '.join(sorted(ACTOR_TYPES))}.",
         )
 
-    inbox = data.get("inbox")
-    if _is_http_url(inbox):
-        report.add(OK, "inbox", f"{inbox}.")
-    else:
-        report.add(
-            FAIL,
-            "inbox",
-            "missing." if inbox is None else f"{inbox!r} is not an http(s) URL.",
-            "without an inbox nothing can be delivered to this actor; it must "
-            "be an absolute http(s) URL.",
-        )
-
-    outbox = data.get("outbox")
-    if _is_http_url(outbox):
-        report.add(OK, "outbox", f"{outbox}.")
-    else:
-        report.add(
-            FAIL,
-            "outbox",
-            "missing." if outbox is None else f"{outbox!r} is not an http(s) URL.",
-            "ActivityPub requires an outbox (an absolute http(s) URL); "
-            "servers read it to show the actor's posts.",
-        )
+    _require_url(
+        report,
+        data,
+        "inbox",
+        "without an inbox nothing can be delivered to this actor; it must "
+        "be an absolute http(s) URL.",
+    )
+    _require_url(
+        report,
+        data,
+        "outbox",
+        "ActivityPub requires an outbox (an absolute http(s) URL); "
+        "servers read it to show the actor's posts.",
+    )
 
     followers = data.get("followers")
     if _is_http_url(followers):
