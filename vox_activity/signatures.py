@@ -33,9 +33,8 @@ from urllib.parse import urlsplit
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from django.core.exceptions import SuspiciousOperation
-
 from vox_activity.conf import get_setting
+from vox_activity.exceptions import KeyMismatch, SignatureError
 
 __all__ = [
     "SUPPORTED_ALGORITHMS",
@@ -82,28 +81,6 @@ _KNOWN_PARAMS = {
     "created": "created",
     "expires": "expires",
 }
-
-
-class SignatureError(SuspiciousOperation):
-    """A signature is missing, malformed, stale or wrong.
-
-    It is a :class:`~django.core.exceptions.SuspiciousOperation` so that a view
-    that forgets to catch it still answers 400 instead of 500 (and Django logs
-    it on the ``django.security`` logger).  ``reason`` says what was wrong, in
-    words fit for a log line or a 401 body.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class KeyMismatch(SignatureError):
-    """The request is well formed but the key does not verify it.
-
-    Only this failure can be cured by fetching the sender's key again (it may
-    have been rotated); a bad Digest or a stale Date cannot.
-    """
 
 
 @dataclass(frozen=True)
