@@ -12,11 +12,12 @@ Run with a Python lacking Django, it re-runs itself with the project's
 ``.venvs/django52`` interpreter (made by ``python3 dev.py test`` or ``demo``).
 
 deliver
-    100 activities published by a local actor (``vox_activity.publish.publish``)
+    100 activities published by a local actor
+    (``vox_activity.outgoing.publish.publish``)
     to 10 remote actors, each with its own inbox on its own loopback HTTP
     server (``bench/fake_inboxes.py``, a separate process): 1,000
     ``Delivery`` rows.  Tasks are only recorded (dummy task backend); the
-    benchmark times ``vox_activity.delivery.attempt_delivery`` over all of
+    benchmark times ``vox_activity.outgoing.delivery.attempt_delivery`` over all of
     them, in one thread and with worker threads taking ids from a queue.
 
 inbox
@@ -362,9 +363,9 @@ class DeliverWorld:
 def build_deliver_world(servers: InboxServers) -> DeliverWorld:
     from django.utils import timezone
 
-    from vox_activity.actors import actor_iri
-    from vox_activity.keys import key_for, key_id
     from vox_activity.models import RemoteActor
+    from vox_activity.net.signing import key_for, key_id
+    from vox_activity.registry import actor_iri
 
     alice = local_alice()
     iri = actor_iri(alice)
@@ -390,7 +391,7 @@ def publish_activities(world: DeliverWorld) -> list[int]:
     """Publish the activities; the pending Delivery ids, checked."""
     from vox_activity.compat import tasks_module
     from vox_activity.models import Delivery
-    from vox_activity.publish import publish
+    from vox_activity.outgoing.publish import publish
 
     backend = tasks_module().task_backends["default"]
     backend.clear()
@@ -445,7 +446,7 @@ def attempt_all(ids: list[int], threads: int) -> tuple[Counter, list[str]]:
     """Attempt every delivery; (returned states, exceptions raised)."""
     from django.db import connections
 
-    from vox_activity.delivery import attempt_delivery
+    from vox_activity.outgoing.delivery import attempt_delivery
 
     states: Counter = Counter()
     errors: list[str] = []
@@ -521,7 +522,7 @@ def check_delivery_run(
 
 def check_signatures(world: DeliverWorld, samples: list[dict]) -> int:
     """Verify sampled deliveries with verify_request against alice's key."""
-    from vox_activity.signatures import SignatureError, verify_request
+    from vox_activity.protocol.cavage import SignatureError, verify_request
 
     require(
         len(samples) >= SIGNATURE_SAMPLES,
@@ -606,13 +607,13 @@ def bench_deliver(workdir: Path, threads: tuple[int, ...]) -> DeliverResult:
 
 def package_sign_rate(world: DeliverWorld) -> tuple[float, int]:
     """vox_activity's own signer for alice, as attempt_delivery builds and calls it."""
-    from vox_activity.keys import signer
+    from vox_activity.net.signing import signer
 
     sign = signer(world.alice_iri)
     url = f"http://{HOST}:8/users/r0/inbox"
     body = b"{}" * 500
     headers = {"Content-Type": AP, "Accept": AP, "Host": f"{HOST}:8"}
-    progress(f"vox_activity.keys.signer() + sign for {CRYPTO_SECONDS:g} s")
+    progress(f"vox_activity.net.signing.signer() + sign for {CRYPTO_SECONDS:g} s")
     return rate_for(CRYPTO_SECONDS, lambda: sign("POST", url, headers, body))
 
 
@@ -659,14 +660,14 @@ def create_sender() -> Sender:
 def signed_post(sender: Sender, url: str, body: bytes) -> dict[str, str]:
     """The headers of a POST signed as Mastodon signs it, with a loaded key.
 
-    The signing string and Digest come from vox_activity.signatures; the key
+    The signing string and Digest come from vox_activity.protocol.cavage; the key
     is the already-loaded object, so preparing hundreds of requests costs
     only the signatures (sign_request would parse the PEM every time).
     """
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from vox_activity.signatures import digest_header, signing_string
+    from vox_activity.protocol.cavage import digest_header, signing_string
 
     parts = urlsplit(url)
     headers = {
@@ -827,7 +828,7 @@ def bench_inbox(
     from django.db import connections
     from waitress.adjustments import Adjustments
 
-    from vox_activity.signatures import verify_request
+    from vox_activity.protocol.cavage import verify_request
 
     alice = local_alice()
     sender = create_sender()
@@ -893,7 +894,7 @@ def bench_inbox(
 
     progress(f"raw RSA-2048 verifying for {CRYPTO_SECONDS:g} s")
     verify_rate, verify_calls = raw_verify_rate(new_rsa_key())
-    progress(f"vox_activity.signatures.verify_request for {CRYPTO_SECONDS:g} s")
+    progress(f"vox_activity.protocol.cavage.verify_request for {CRYPTO_SECONDS:g} s")
     path = urlsplit(inbox).path
     package_rate, package_calls = rate_for(
         CRYPTO_SECONDS,
@@ -980,8 +981,8 @@ def report_deliver(result: DeliverResult) -> None:
         f"DELIVER: {first.count:,} deliveries ({ACTIVITIES} activities x "
         f"{INBOX_SERVERS} remote actors, one inbox each on {INBOX_SERVERS} loopback "
         "servers),\n"
-        f"  vox_activity.delivery.attempt_delivery; POST bodies ~{result.body_bytes:,} "
-        "bytes, signed RSA-2048 (alice's key), keep-alive"
+        "  vox_activity.outgoing.delivery.attempt_delivery; POST bodies "
+        f"~{result.body_bytes:,} bytes, signed RSA-2048 (alice's key), keep-alive"
     )
     header = (
         f"{'threads':>7} | {'time':>8} {'deliveries/s':>13} {'ms each':>8} | "
@@ -1015,7 +1016,7 @@ def report_deliver(result: DeliverResult) -> None:
         f"  checks: all {first.count:,} rows 'delivered' after one attempt each (HTTP "
         f"202) in every run; the inboxes got exactly {first.count:,} distinct POSTs "
         f"per run;\n  {result.verified} sampled signatures verify "
-        "(vox_activity.signatures.verify_request, alice's public key)."
+        "(vox_activity.protocol.cavage.verify_request, alice's public key)."
     )
 
 
@@ -1048,7 +1049,7 @@ def report_inbox(result: InboxResult, posts: int) -> None:
         f"{CRYPTO_SECONDS:g} s)"
     )
     print(
-        "  vox_activity.signatures.verify_request on one received POST "
+        "  vox_activity.protocol.cavage.verify_request on one received POST "
         "(parse, Digest, PEM, verify):\n"
         f"    {fmt_rate(result.package_verify_rate)} verifies/s "
         f"({1000 / result.package_verify_rate:.3f} ms each)"

@@ -440,7 +440,7 @@ def fill_vox_inbox(owner: Any, size: int) -> None:
     from django.utils import timezone
 
     from vox_activity.models import Activity, InboxItem
-    from vox_activity.publish import activity_iri
+    from vox_activity.outgoing.publish import activity_iri
 
     model = Activity.objects.order_by("-id").first()
     require(model is not None, "no vox_activity activity to copy")

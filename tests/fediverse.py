@@ -35,7 +35,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from vox_activity.signatures import generate_private_key_pem, public_key_pem
+from vox_activity.protocol.cavage import generate_private_key_pem, public_key_pem
 
 AP = "application/activity+json"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"

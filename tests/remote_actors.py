@@ -28,7 +28,7 @@ from vox_activity.models import (
     RemoteActor,
     StoredObject,
 )
-from vox_activity.signatures import (
+from vox_activity.protocol.cavage import (
     generate_private_key_pem,
     public_key_pem,
     sign_request,

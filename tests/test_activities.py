@@ -5,8 +5,8 @@ import datetime
 import aspy
 import pytest
 
-from vox_activity import activities
-from vox_activity.activities import (
+from vox_activity.protocol import vocabulary as activities
+from vox_activity.protocol.vocabulary import (
     ACTIVITY_TYPES,
     PUBLIC,
     activity_type_for,

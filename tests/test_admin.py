@@ -10,7 +10,7 @@ from vox_activity.models import (
     RemoteActor,
     StoredObject,
 )
-from vox_activity.publish import publish
+from vox_activity.outgoing.publish import publish
 
 
 def test_activity_and_inbox_admin_pages(admin_client, bob):

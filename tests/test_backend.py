@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django_vox.models import Notification
 
 from testsite.blog.models import Article, Comment, Like, Subscription
-from vox_activity.backend import Backend
 from vox_activity.models import Activity, InboxItem
+from vox_activity.outgoing.backend import Backend
 
 from .conftest import notification
 

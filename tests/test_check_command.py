@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.management import CommandError, call_command
 
-from vox_activity import http as vox_http
-from vox_activity.keys import key_for
-from vox_activity.signatures import verify_request
+from vox_activity.net import http as vox_http
+from vox_activity.net.signing import key_for
+from vox_activity.protocol.cavage import verify_request
 
 AS = "https://www.w3.org/ns/activitystreams"
 SEC = "https://w3id.org/security/v1"

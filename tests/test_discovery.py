@@ -11,11 +11,11 @@ from django_vox.registry import objects as registry
 from testsite.blog.models import Article
 from testsite.blog.vox import AuthorVox
 from vox_activity import __version__
-from vox_activity.activities import PUBLIC
-from vox_activity.actors import actor_for_username
-from vox_activity.discovery import acct_uri, webfinger
-from vox_activity.publish import publish
+from vox_activity.outgoing.publish import publish
+from vox_activity.protocol.vocabulary import PUBLIC
 from vox_activity.registration import ActorRegistration
+from vox_activity.registry import actor_for_username
+from vox_activity.serving.discovery import acct_uri, webfinger
 
 ALICE = "https://testserver/~alice/"
 SELF_TYPE = "application/activity+json"
@@ -257,7 +257,7 @@ def test_other_methods_are_405(db, client):
 
 def test_webfinger_function_raises_with_status(alice):
     assert webfinger("acct:alice@testserver")["subject"] == "acct:alice@testserver"
-    from vox_activity.discovery import WebFingerError
+    from vox_activity.serving.discovery import WebFingerError
 
     with pytest.raises(WebFingerError) as raised:
         webfinger("acct:alice@elsewhere.example")

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
-from vox_activity.activities import PUBLIC
 from vox_activity.models import InboxItem
-from vox_activity.publish import publish
+from vox_activity.outgoing.publish import publish
+from vox_activity.protocol.vocabulary import PUBLIC
 
 from .conftest import AP, LD
 

@@ -28,11 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from testsite.blog.models import Article
-from vox_activity import http as vox_http
-from vox_activity.activities import PUBLIC, as_list
 from vox_activity.compat import tasks_module
-from vox_activity.delivery import ATTEMPT_LEASE, attempt_delivery, claim
-from vox_activity.keys import key_for
 from vox_activity.models import (
     ActorKey,
     Block,
@@ -41,19 +37,23 @@ from vox_activity.models import (
     Follow,
     RemoteActor,
 )
-from vox_activity.publish import publish
-from vox_activity.remote import (
+from vox_activity.net import http as vox_http
+from vox_activity.net.remote_actors import (
     RemoteActorError,
     RemoteActorGone,
     fetch_actor,
     resolve_acct,
 )
-from vox_activity.signatures import (
+from vox_activity.net.signing import key_for
+from vox_activity.outgoing.delivery import ATTEMPT_LEASE, attempt_delivery, claim
+from vox_activity.outgoing.publish import publish
+from vox_activity.outgoing.tasks import enqueue_delivery
+from vox_activity.protocol.cavage import (
     generate_private_key_pem,
     parse_signature_header,
     public_key_pem,
 )
-from vox_activity.tasks import enqueue_delivery
+from vox_activity.protocol.vocabulary import PUBLIC, as_list
 
 from .conftest import AP, LD, notification
 from .fediverse import AS_CONTEXT, SECURITY_CONTEXT, Fediverse, Reply, closed_port
@@ -399,7 +399,7 @@ def test_unfetchable_address_does_not_stop_the_others(
     (record,) = [
         r
         for r in caplog.records
-        if r.name == "vox_activity.remote" and broken in r.getMessage()
+        if r.name == "vox_activity.net.remote_actors" and broken in r.getMessage()
     ]
     assert record.levelno == logging.WARNING
     assert "is a 'Note', not an actor" in record.getMessage()
@@ -1266,7 +1266,7 @@ def test_backend_that_can_defer_gets_the_retry_with_run_after(
     activity = send(note(), [zed])
     row = Delivery.objects.get(activity=activity)
     (first,) = dummy_tasks.results
-    assert first.task.module_path == "vox_activity.tasks.deliver"
+    assert first.task.module_path == "vox_activity.outgoing.tasks.deliver"
     assert list(first.args) == [row.pk]
     assert first.task.run_after is None
     assert server.posts() == []  # enqueued, not run
@@ -1275,7 +1275,7 @@ def test_backend_that_can_defer_gets_the_retry_with_run_after(
     row.refresh_from_db()
     assert (row.state, row.attempts, row.last_status) == (PENDING, 1, 500)
     _, retry = dummy_tasks.results
-    assert retry.task.module_path == "vox_activity.tasks.deliver"
+    assert retry.task.module_path == "vox_activity.outgoing.tasks.deliver"
     assert list(retry.args) == [row.pk]
     assert retry.task.run_after == row.next_attempt_at
     assert row.next_attempt_at > timezone.now()

@@ -1,7 +1,7 @@
-"""vox_activity.http against real HTTP servers on 127.0.0.1.
+"""vox_activity.net.http against real HTTP servers on 127.0.0.1.
 
 The servers run in threads inside the tests.  To test the address guard with a
-host it allows, DNS is faked (``vox_activity.http.resolve``) so that a test
+host it allows, DNS is faked (``vox_activity.net.http.resolve``) so that a test
 name resolves to a public address, and urllib3's socket dialling is faked so
 that this public address is routed to 127.0.0.1; the faked dialler also
 records every address actually dialled.
@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from vox_activity import __version__
-from vox_activity import http as vox_http
-from vox_activity.http import (
+from vox_activity.net import http as vox_http
+from vox_activity.net.http import (
     BlockedAddressError,
     ConnectError,
     HttpError,

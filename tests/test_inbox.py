@@ -1,7 +1,7 @@
 """Incoming federation: signed POSTs to the inboxes, and what they change.
 
 Remote actors are cached rows (``tests.remote_actors``) whose keys the tests
-hold, so verifying a request needs no network; ``vox_activity.http.request``
+hold, so verifying a request needs no network; ``vox_activity.net.http.request``
 fails the test if anything tries to reach one anyway.  Tests that need a
 fetch (first contact, rotated keys, moves) patch ``remote.fetch_json``.
 Tasks go to the dummy backend, which records and runs nothing: deliveries
@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from testsite.blog.models import Article
 from testsite.blog.vox import AuthorVox
-from vox_activity import follows, http, inbox, remote, signals
-from vox_activity.activities import PUBLIC
+from vox_activity import follows, signals
 from vox_activity.compat import tasks_module
+from vox_activity.incoming import pipeline as inbox
 from vox_activity.models import (
     Activity,
     Block,
@@ -38,7 +38,10 @@ from vox_activity.models import (
     RemoteActor,
     StoredObject,
 )
-from vox_activity.publish import publish
+from vox_activity.net import http
+from vox_activity.net import remote_actors as remote
+from vox_activity.outgoing.publish import publish
+from vox_activity.protocol.vocabulary import PUBLIC
 
 from .remote_actors import (
     AP,
@@ -771,7 +774,7 @@ def test_follow_is_accepted_with_an_accept_delivered(
     assert delivery.inbox == "https://remote.example/inbox"  # carol's shared inbox
     assert delivery.state == Delivery.State.PENDING
     (task,) = tasks.results
-    assert task.task.module_path == "vox_activity.tasks.deliver"
+    assert task.task.module_path == "vox_activity.outgoing.tasks.deliver"
     assert list(task.args) == [delivery.pk]
     assert [e["follow"] for e in received.of("follow_requested")] == [row]
     assert [e["follow"] for e in received.of("follow_accepted")] == [row]

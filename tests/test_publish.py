@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from testsite.blog.models import Article, Subscription
-from vox_activity import publish as publish_module
-from vox_activity.activities import PUBLIC
 from vox_activity.models import Activity, InboxItem
-from vox_activity.publish import publish
+from vox_activity.outgoing import publish as publish_module
+from vox_activity.outgoing.publish import publish
+from vox_activity.protocol.vocabulary import PUBLIC
 
 from .conftest import notification
 
@@ -77,7 +77,7 @@ def test_queries_do_not_grow_with_recipients(alice, subscriber_template):
 def test_local_recipients_stay_out_of_the_json_others_go_to(alice, bob, caplog):
     remote = "https://remote.example/users/zed"
     followers = "https://testserver/~alice/followers"
-    with caplog.at_level(logging.INFO, logger="vox_activity.delivery"):
+    with caplog.at_level(logging.INFO, logger="vox_activity.outgoing.delivery"):
         activity = publish(
             {"type": "Create", "object": {"type": "Note", "content": "x"}},
             ["https://testserver/~bob/", remote, followers, "as:Public"],

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vox_activity.retry_policy import (
+from vox_activity.protocol.retry_policy import (
     RETRY_AFTER_CAP,
     Outcome,
     backoff,

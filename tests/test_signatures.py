@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 from django.core.exceptions import SuspiciousOperation
 
-from vox_activity.signatures import (
+from vox_activity.protocol.cavage import (
     SignatureError,
     SignatureParams,
     digest_header,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import (
+from vox_activity.models import (
     Activity,
     ActorKey,
     Delivery,
@@ -98,7 +98,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Retry now"), permissions=["act"])
     def retry_now(self, request, queryset):
         """Make the selected undelivered rows due now and enqueue them."""
-        from .delivery import enqueue_many
+        from vox_activity.outgoing.delivery import enqueue_many
 
         retry = queryset.exclude(state=Delivery.State.DELIVERED)
         ids = list(retry.values_list("pk", flat=True))
@@ -173,7 +173,7 @@ class ReportAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("reported"))
     def reported(self, obj: Report) -> str:
-        from .activities import as_list, iri_of
+        from vox_activity.protocol.vocabulary import as_list, iri_of
 
         return ", ".join(iri_of(item) for item in as_list(obj.data.get("object")))
 
@@ -196,7 +196,7 @@ class FollowAdmin(ReadOnlyAdmin):
                   permissions=["act"])  # fmt: skip
     def accept(self, request, queryset):
         """Accept pending requests from remote actors (sends Accept)."""
-        from .follows import accept
+        from vox_activity.follows import accept
 
         rows = list(
             queryset.filter(state=Follow.State.PENDING, remote_actor__isnull=False)
@@ -210,7 +210,7 @@ class FollowAdmin(ReadOnlyAdmin):
                   permissions=["act"])  # fmt: skip
     def reject(self, request, queryset):
         """Reject incoming follows, pending or accepted (sends Reject)."""
-        from .follows import reject
+        from vox_activity.follows import reject
 
         rows = queryset.filter(remote_actor__isnull=False).select_related(
             "remote_actor"

@@ -3,7 +3,10 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from .compat import align_django_vox_migration_state, install_django_vox_aliases
+from vox_activity.compat import (
+    align_django_vox_migration_state,
+    install_django_vox_aliases,
+)
 
 # Runs when Django imports this module, which happens for every installed app
 # before any app's models are imported, so django_vox.models finds the aliases.

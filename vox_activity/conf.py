@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PAGE_SIZE": 200,
     # Largest JSON body accepted on the outbox (client-to-server) endpoint.
     "MAX_BODY_SIZE": 1024 * 1024,
-    # --- outbound HTTP (vox_activity.http) ---
+    # --- outbound HTTP (vox_activity.net.http) ---
     # Seconds to establish a connection, to wait for each read, and in all.
     "HTTP_CONNECT_TIMEOUT": 5.0,
     "HTTP_READ_TIMEOUT": 10.0,
@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "KEY_SIZE": 2048,
     # Seconds a fetched remote actor is trusted before it is fetched again.
     "REMOTE_ACTOR_TTL": 24 * 3600,
-    # --- delivery (vox_activity.delivery) ---
+    # --- delivery (vox_activity.outgoing.delivery) ---
     # Attempts per delivery before it is given up (Mastodon: 16, ~2-3 days).
     "DELIVERY_MAX_ATTEMPTS": 16,
     # Days with failures (and no success since) after which a server is
@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "DOMAIN_FAILURE_DAYS": 7,
     # Name of the Django task backend (TASKS setting) deliveries are queued on.
     "TASK_BACKEND": "default",
-    # --- HTTP Signatures (vox_activity.signatures) ---
+    # --- HTTP Signatures (vox_activity.protocol.cavage) ---
     # How far a signed request's Date may be from our clock, in seconds.
     "SIGNATURE_MAX_SKEW": 3600,
 }

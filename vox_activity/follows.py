@@ -13,11 +13,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .actors import actor_for_iri, actor_iri
-from .models import Follow, RemoteActor
-from .publish import publish
-from .remote import RemoteActorError, ensure_actors, fetch_actor, resolve_acct
-from .signals import (
+from vox_activity.models import Follow, RemoteActor
+from vox_activity.net.remote_actors import (
+    RemoteActorError,
+    ensure_actors,
+    fetch_actor,
+    resolve_acct,
+)
+from vox_activity.outgoing.publish import publish
+from vox_activity.registry import actor_for_iri, actor_iri
+from vox_activity.signals import (
     follow_accepted,
     follow_rejected,
     follow_removed,
@@ -45,8 +50,8 @@ def follow_object(follow: Follow) -> dict[str, Any]:
 
 
 def manually_approves(local_actor: Any) -> bool:
-    from .actors import registration_for
-    from .registration import hook
+    from vox_activity.registration import hook
+    from vox_activity.registry import registration_for
 
     registration = registration_for(local_actor)
     return bool(hook(registration, "manually_approves_followers")(local_actor))
@@ -183,7 +188,7 @@ def unfollow(local_actor: Any, target: str) -> bool:
 
 def remote_responded(remote: RemoteActor, follow_data: Any, accepted: bool) -> bool:
     """Apply a remote Accept/Reject of one of our follows; False if none matches."""
-    from .activities import iri_of
+    from vox_activity.protocol.vocabulary import iri_of
 
     follow_iri = iri_of(follow_data)
     rows = Follow.objects.filter(object_iri=remote.iri)

@@ -24,7 +24,7 @@ from typing import Any
 
 from django_vox.registry import Channel, Registration, objects, provides_contacts
 
-from .site import absolute_iri
+from vox_activity.site import absolute_iri
 
 
 class ActorAddress(str):
@@ -71,8 +71,8 @@ class ActivityRegistration(Registration):
         Notification recipients are always addressed; this adds audiences no
         contact stands for, e.g. a public article::
 
-            from vox_activity.activities import PUBLIC
-            from vox_activity.actors import followers_iri
+            from vox_activity.protocol.vocabulary import PUBLIC
+            from vox_activity.registry import followers_iri
 
             return {"to": [PUBLIC], "cc": [followers_iri(instance.author)]}
 
@@ -123,7 +123,7 @@ class ActorRegistration(ActivityRegistration):
         """
         if hasattr(instance, "get_username"):
             return str(instance.get_username())
-        from .actors import route_kwargs
+        from vox_activity.registry import route_kwargs
 
         kwargs = route_kwargs(instance)
         if len(kwargs) == 1:

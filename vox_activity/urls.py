@@ -8,7 +8,7 @@ actors' own paths and are served by ``ActivityPubMiddleware`` instead.
 
 from django.urls import path
 
-from . import discovery, views
+from vox_activity.serving import discovery, views
 
 app_name = "vox_activity"
 
@@ -19,7 +19,7 @@ urlpatterns = [
     path("activitypub/actor", views.instance_actor_view, name="instance-actor"),
     path("activitypub/actor/outbox", views.instance_outbox_view,
          name="instance-outbox"),
-    # Discovery: WebFinger, NodeInfo, host-meta (vox_activity.discovery).
+    # Discovery: WebFinger, NodeInfo, host-meta (vox_activity.serving.discovery).
     path(".well-known/webfinger", discovery.webfinger_view, name="webfinger"),
     path(".well-known/nodeinfo", discovery.nodeinfo_index_view,
          name="nodeinfo-index"),

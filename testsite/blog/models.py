@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from vox_activity.actors import actor_iri
+from vox_activity.registry import actor_iri
 from vox_activity.site import absolute_iri
 
 

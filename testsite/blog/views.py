@@ -20,10 +20,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import strip_tags
 from django.views.decorators.vary import vary_on_headers
 
-from vox_activity.activities import build_context, to_json
-from vox_activity.actors import actor_iri, actor_path, endpoint_iri
 from vox_activity.models import InboxItem
-from vox_activity.responses import accepts_activity_json, activity_response
+from vox_activity.protocol.vocabulary import build_context, to_json
+from vox_activity.registry import actor_iri, actor_path, endpoint_iri
+from vox_activity.serving.responses import accepts_activity_json, activity_response
 from vox_activity.site import local_path
 
 from .models import Article, Comment

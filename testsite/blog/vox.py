@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django_vox.registry import Channel, Notification, Registration, objects
 
-from vox_activity.activities import PUBLIC
-from vox_activity.actors import followers_iri
+from vox_activity.protocol.vocabulary import PUBLIC
 from vox_activity.registration import ActivityRegistration, ActorRegistration
+from vox_activity.registry import followers_iri
 
 from .models import Article, Comment, Like
 

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..activities import PUBLIC, public_view
+from vox_activity.protocol.vocabulary import PUBLIC, public_view
 
 IRI_MAX_LENGTH = 2048
 

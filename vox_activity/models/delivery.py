@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .activity import IRI_MAX_LENGTH, Activity
+from vox_activity.models.activity import IRI_MAX_LENGTH, Activity
 
 
 class DeliveryQuerySet(models.QuerySet):

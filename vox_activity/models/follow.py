@@ -6,8 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .activity import IRI_MAX_LENGTH
-from .remote import RemoteActor
+from vox_activity.models.activity import IRI_MAX_LENGTH
+from vox_activity.models.remote import RemoteActor
 
 
 class FollowQuerySet(models.QuerySet):

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .activity import IRI_MAX_LENGTH
+from vox_activity.models.activity import IRI_MAX_LENGTH
 
 
 class StoredObject(models.Model):
@@ -33,7 +33,7 @@ class StoredObject(models.Model):
         return f"{self.type} {self.iri}{state}"
 
     def tombstone(self) -> dict:
-        from ..activities import AS_CONTEXT, format_datetime
+        from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
 
         return {
             "@context": AS_CONTEXT,

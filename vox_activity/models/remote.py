@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .activity import IRI_MAX_LENGTH
+from vox_activity.models.activity import IRI_MAX_LENGTH
 
 
 class RemoteActor(models.Model):

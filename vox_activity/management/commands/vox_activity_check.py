@@ -41,20 +41,20 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 
-from vox_activity import http
-from vox_activity.activities import (
-    ACTIVITY_JSON,
-    AS_CONTEXT,
-    LD_JSON_AS,
-    SECURITY_CONTEXT,
-)
-from vox_activity.remote import (
+from vox_activity.net import http
+from vox_activity.net.remote_actors import (
     ACTOR_TYPES,
     RemoteActorError,
     RemoteActorGone,
     fetch_json,
     validate_actor,
     webfinger_url,
+)
+from vox_activity.protocol.vocabulary import (
+    ACTIVITY_JSON,
+    AS_CONTEXT,
+    LD_JSON_AS,
+    SECURITY_CONTEXT,
 )
 from vox_activity.site import (
     absolute_iri,
@@ -220,7 +220,7 @@ class HttpChannel:
     description = "over HTTP"
 
     def get(self, url: str, accept: str) -> Answer:
-        from vox_activity.keys import signer
+        from vox_activity.net.signing import signer
 
         try:
             response = http.get(url, headers={"Accept": accept}, sign=signer(None))
@@ -646,8 +646,8 @@ def check_webfinger_back(
 
 def _sender(as_actor: str | None) -> str:
     """The IRI of the local actor that signs the test delivery."""
-    from vox_activity.actors import actor_for_iri, actor_for_path, actor_iri
-    from vox_activity.instance import instance_actor_iri
+    from vox_activity.outgoing.instance import instance_actor_iri
+    from vox_activity.registry import actor_for_iri, actor_for_path, actor_iri
 
     if not as_actor:
         return instance_actor_iri()
@@ -709,7 +709,7 @@ DELIVERY_HINTS = {
 
 
 def deliver(report: Report, inbox: str, sender: str) -> None:
-    from vox_activity.keys import key_id, signer
+    from vox_activity.net.signing import key_id, signer
 
     body = json.dumps(probe_activity(sender)).encode("utf-8")
     sign = signer(sender)
@@ -855,14 +855,14 @@ class Command(BaseCommand):
 
     def _local_target(self, target: str) -> tuple[str, str, Any] | None:
         """(IRI, path, owner or None for the instance actor) if ``target`` is ours."""
-        from vox_activity.actors import actor_for_path, actor_iri
-        from vox_activity.instance import instance_actor_iri
+        from vox_activity.outgoing.instance import instance_actor_iri
+        from vox_activity.registry import actor_for_path, actor_iri
 
         acct = parse_acct(target)
         if acct is not None:
             if acct[1].lower() != site_domain().lower():
                 return None
-            from vox_activity.discovery import WebFingerError, webfinger
+            from vox_activity.serving.discovery import WebFingerError, webfinger
 
             try:
                 jrd = webfinger(f"acct:{acct[0]}@{acct[1]}")
@@ -894,7 +894,7 @@ class Command(BaseCommand):
     # --- remote ----------------------------------------------------------------
 
     def check_remote(self, report: Report, target: str, sender: str | None) -> None:
-        from vox_activity.instance import instance_actor_iri
+        from vox_activity.outgoing.instance import instance_actor_iri
 
         channel = HttpChannel()
 
@@ -1115,9 +1115,9 @@ class Command(BaseCommand):
         )
         report.add(INFO, "document", "checking the document built in-process.")
         if owner is None:
-            from vox_activity.instance import instance_actor_document
+            from vox_activity.outgoing.instance import instance_actor_document
 
             return instance_actor_document(), iri, channel
-        from vox_activity.actors import actor_document
+        from vox_activity.registry import actor_document
 
         return actor_document(owner), iri, channel

@@ -10,8 +10,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from vox_activity.delivery import attempt_delivery, enqueue_due
 from vox_activity.models import Delivery
+from vox_activity.outgoing.delivery import attempt_delivery, enqueue_due
 
 
 class Command(BaseCommand):

@@ -43,8 +43,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
 
-from vox_activity.activities import AS_CONTEXT, format_datetime, iri_of
 from vox_activity.models import IRI_MAX_LENGTH, Activity, InboxItem
+from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime, iri_of
 
 DEFAULT_BATCH_SIZE = 500
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vox_activity.actors import actor_for_iri, actor_for_path
-from vox_activity.keys import key_id, rotate_key
+from vox_activity.net.signing import key_id, rotate_key
+from vox_activity.registry import actor_for_iri, actor_for_path
 
 
 class Command(BaseCommand):
@@ -18,8 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--instance", action="store_true")
 
     def handle(self, *args, actor=None, instance=False, **options):
-        from vox_activity.actors import actor_iri
-        from vox_activity.instance import instance_actor_iri
+        from vox_activity.outgoing.instance import instance_actor_iri
+        from vox_activity.registry import actor_iri
 
         if instance == bool(actor):
             raise CommandError("Name one actor (IRI or path), or pass --instance.")

@@ -13,7 +13,7 @@ nothing written (the storing steps run in one transaction):
 4. validation of ids, type, actor and object (400, the field named);
 5. idempotency: an activity id seen before is acknowledged (202), once;
 6. store the activity and fill the inboxes of the local actors it is for;
-7. side effects (:mod:`vox_activity.handlers`), then signals; answer 202.
+7. side effects (:mod:`vox_activity.incoming.handlers`), then signals; answer 202.
 """
 
 from __future__ import annotations
@@ -26,7 +26,25 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
-from .activities import (
+from vox_activity.conf import get_setting
+from vox_activity.incoming.handlers import Refused, handle, prepare
+from vox_activity.models import (
+    IRI_MAX_LENGTH,
+    Activity,
+    Follow,
+    RemoteActor,
+    StoredObject,
+)
+from vox_activity.net.remote_actors import RemoteActorError, actor_for_key
+from vox_activity.outgoing.publish import fill_inboxes
+from vox_activity.protocol.cavage import (
+    KeyMismatch,
+    SignatureError,
+    key_id_of,
+    verify_request,
+)
+from vox_activity.protocol.payload import PayloadError, read_json_object
+from vox_activity.protocol.vocabulary import (
     PUBLIC,
     as_list,
     format_datetime,
@@ -35,17 +53,10 @@ from .activities import (
     origin_of,
     recipients_of,
 )
-from .actors import resolve_local_actors
-from .conf import get_setting
-from .handlers import Refused, handle, prepare
-from .models import IRI_MAX_LENGTH, Activity, Follow, RemoteActor, StoredObject
-from .payload import PayloadError, read_json_object
-from .publish import fill_inboxes
-from .remote import RemoteActorError, actor_for_key
-from .responses import error_response
-from .signals import activity_received
-from .signatures import KeyMismatch, SignatureError, key_id_of, verify_request
-from .site import local_path
+from vox_activity.registry import resolve_local_actors
+from vox_activity.serving.responses import error_response
+from vox_activity.signals import activity_received
+from vox_activity.site import local_path
 
 logger = logging.getLogger(__name__)
 

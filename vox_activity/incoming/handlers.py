@@ -17,12 +17,12 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from . import follows
-from .activities import as_list, iri_of
-from .actors import actor_for_iri
-from .models import Activity, Block, Follow, RemoteActor, StoredObject
-from .remote import RemoteActorError, fetch_actor
-from .signals import follow_removed
+from vox_activity import follows
+from vox_activity.models import Activity, Block, Follow, RemoteActor, StoredObject
+from vox_activity.net.remote_actors import RemoteActorError, fetch_actor
+from vox_activity.protocol.vocabulary import as_list, iri_of
+from vox_activity.registry import actor_for_iri
+from vox_activity.signals import follow_removed
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ OWNER_ONLY = frozenset({"Update", "Delete"})
 
 def call_object_method(data: dict, remote: RemoteActor) -> None:
     """The django-vox convention: ``activity_<type>(data, actor)`` on the target."""
-    from .client import local_object
+    from vox_activity.serving.c2s_outbox import local_object
 
     if data.get("type") in OWNER_ONLY:
         return
@@ -203,7 +203,7 @@ def update_profile(remote: RemoteActor, document: dict) -> None:
     checks as a fetched one (its id is the actor's), so it is as good as a
     fetch and costs no network round trip.
     """
-    from .remote import validate_actor
+    from vox_activity.net.remote_actors import validate_actor
 
     try:
         fields = validate_actor(document, remote.iri)
@@ -242,7 +242,7 @@ def on_delete(activity: Activity, data: dict, remote: RemoteActor) -> None:
 @handles("Block")
 def on_block(activity: Activity, data: dict, remote: RemoteActor) -> None:
     blocked = _local_actor(iri_of(data.get("object")), "The blocked object")
-    from .actors import actor_iri
+    from vox_activity.registry import actor_iri
 
     blocked_iri = actor_iri(blocked)
     Block.objects.get_or_create(

@@ -16,13 +16,13 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from .activities import iri_of
-from .actors import first_row, match_path
-from .conf import get_setting
-from .models import Activity, Follow, InboxItem, StoredObject
-from .payload import PayloadError, read_json_object
-from .responses import error_response
-from .site import local_path
+from vox_activity.conf import get_setting
+from vox_activity.models import Activity, Follow, InboxItem, StoredObject
+from vox_activity.protocol.payload import PayloadError, read_json_object
+from vox_activity.protocol.vocabulary import iri_of
+from vox_activity.registry import first_row, match_path
+from vox_activity.serving.responses import error_response
+from vox_activity.site import local_path
 
 
 def handle_outbox_post(request: HttpRequest, actor: Any) -> HttpResponse:
@@ -57,9 +57,9 @@ def react_to_remote(actor: Any, activity_type: str, object_iri: str) -> HttpResp
     The owner is the actor that created the object (from its stored copy);
     an Announce also goes to the local actor's followers, as Mastodon's boosts.
     """
-    from .activities import PUBLIC
-    from .actors import actor_iri, followers_iri
-    from .publish import publish
+    from vox_activity.outgoing.publish import publish
+    from vox_activity.protocol.vocabulary import PUBLIC
+    from vox_activity.registry import actor_iri, followers_iri
 
     stored = StoredObject.objects.filter(
         iri=object_iri, deleted_at__isnull=True
@@ -94,7 +94,7 @@ def _undoes_follow(data: dict) -> bool:
 
 def follow_remote(actor: Any, target: str) -> HttpResponse:
     """C2S Follow of a remote actor (IRI or acct:): 201 with the Follow's IRI."""
-    from .follows import FollowError, follow
+    from vox_activity.follows import FollowError, follow
 
     try:
         row = follow(actor, target)
@@ -106,7 +106,7 @@ def follow_remote(actor: Any, target: str) -> HttpResponse:
 
 
 def unfollow_remote(actor: Any, data: dict) -> HttpResponse:
-    from .follows import FollowError, unfollow
+    from vox_activity.follows import FollowError, unfollow
 
     obj = data.get("object")
     target = (

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from vox_activity.conf import get_setting
 from vox_activity.exceptions import KeyMismatch, SignatureError
 

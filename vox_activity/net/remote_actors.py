@@ -19,11 +19,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from . import http
-from .activities import ACTIVITY_JSON, LD_JSON_AS, origin_of
-from .conf import get_setting
-from .models import RemoteActor
-from .payload import PayloadError, parse_json_object
+from vox_activity.conf import get_setting
+from vox_activity.models import RemoteActor
+from vox_activity.net import http
+from vox_activity.protocol.payload import PayloadError, parse_json_object
+from vox_activity.protocol.vocabulary import ACTIVITY_JSON, LD_JSON_AS, origin_of
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def _is_http_iri(value: Any) -> bool:
 
 def fetch_json(url: str) -> tuple[dict, str]:
     """GET ``url`` signed by the instance actor; (document, final URL)."""
-    from .keys import signer
+    from vox_activity.net.signing import signer
 
     try:
         response = http.get(url, headers={"Accept": ACCEPT}, sign=signer(None))
@@ -195,7 +195,7 @@ def resolve_acct(address: str) -> RemoteActor:
     user, _, host = handle.rpartition("@")
     if not user or not host:
         raise RemoteActorError(f"{address!r} is not of the form acct:user@host.")
-    from .keys import signer
+    from vox_activity.net.signing import signer
 
     url = webfinger_url(host, f"acct:{user}@{host}")
     try:

@@ -15,14 +15,24 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from . import client
-from .activities import AS_CONTEXT, format_datetime
-from .actors import actor_document, actor_iri, endpoint_iri, registration_for
-from .models import Activity, Follow, InboxItem
-from .paging import PageRequestError, collection, collection_page, is_page_request
-from .registration import hook
-from .responses import activity_response, error_response
-from .site import absolute_iri
+from vox_activity.models import Activity, Follow, InboxItem
+from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
+from vox_activity.registration import hook
+from vox_activity.registry import (
+    actor_document,
+    actor_iri,
+    endpoint_iri,
+    registration_for,
+)
+from vox_activity.serving import c2s_outbox as client
+from vox_activity.serving.paging import (
+    PageRequestError,
+    collection,
+    collection_page,
+    is_page_request,
+)
+from vox_activity.serving.responses import activity_response, error_response
+from vox_activity.site import absolute_iri
 
 READ_CONTEXT = [AS_CONTEXT, {"dateRead": "https://schema.org/dateRead"}]
 
@@ -65,7 +75,7 @@ def actor_view(request: HttpRequest, actor: Any) -> HttpResponse:
 
 def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
     if request.method == "POST":
-        from .inbox import receive
+        from vox_activity.incoming.pipeline import receive
 
         return receive(request)
     if request.method not in ("GET", "HEAD"):
@@ -168,7 +178,7 @@ def instance_actor_view(request: HttpRequest) -> HttpResponse:
     """The site's own actor (signs fetches); served whatever the Accept."""
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
-    from .instance import instance_actor_document
+    from vox_activity.outgoing.instance import instance_actor_document
 
     return activity_response(instance_actor_document(), request)
 
@@ -184,6 +194,6 @@ def instance_outbox_view(request: HttpRequest) -> HttpResponse:
 def shared_inbox_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _not_allowed("POST")
-    from .inbox import receive
+    from vox_activity.incoming.pipeline import receive
 
     return receive(request)

@@ -12,10 +12,10 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 
-from .conf import get_setting
-from .models import ActorKey
-from .models.keys import INSTANCE_OWNER_ID
-from .signatures import generate_private_key_pem, public_key_pem
+from vox_activity.conf import get_setting
+from vox_activity.models import ActorKey
+from vox_activity.models.keys import INSTANCE_OWNER_ID
+from vox_activity.protocol.cavage import generate_private_key_pem, public_key_pem
 
 
 def key_id(actor_iri: str) -> str:
@@ -78,8 +78,8 @@ def signing_key_for(actor_iri: str | None) -> SigningKey:
     A local actor signs with its own key; anything else (no actor, a remote
     or unknown IRI) with the instance actor's key.
     """
-    from .actors import actor_for_iri
-    from .instance import instance_actor_iri
+    from vox_activity.outgoing.instance import instance_actor_iri
+    from vox_activity.registry import actor_for_iri
 
     owner = actor_for_iri(actor_iri) if actor_iri else None
     if owner is None:
@@ -88,12 +88,12 @@ def signing_key_for(actor_iri: str | None) -> SigningKey:
 
 
 def signer(actor_iri: str | None):
-    """A ``sign(method, url, headers, body) -> headers`` for :mod:`vox_activity.http`.
+    """A ``sign(method, url, headers, body) -> headers`` for the HTTP client.
 
     It signs each request (and each redirect hop) as ``actor_iri``, or as the
     instance actor when that is not a local actor.
     """
-    from .signatures import sign_request
+    from vox_activity.protocol.cavage import sign_request
 
     key = signing_key_for(actor_iri)
 

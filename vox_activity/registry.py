@@ -20,9 +20,14 @@ from typing import Any
 from django.db.models import Model, Q
 from django.urls import reverse
 
-from .activities import ACTIVITY_JSON, SECURITY_CONTEXT, build_context, to_json
-from .registration import ACTOR_TYPES, ActorAddress, hook
-from .site import absolute_iri, local_path, site_domain
+from vox_activity.protocol.vocabulary import (
+    ACTIVITY_JSON,
+    SECURITY_CONTEXT,
+    build_context,
+    to_json,
+)
+from vox_activity.registration import ACTOR_TYPES, ActorAddress, hook
+from vox_activity.site import absolute_iri, local_path, site_domain
 
 ENDPOINTS = ("inbox", "outbox", "followers", "following")
 #: Most values in one ``IN (...)`` lookup (below SQLite's and PostgreSQL's
@@ -233,7 +238,7 @@ class ActorRef:
 
 def _always_actor(registration: Any) -> bool:
     """Does the registration keep ActorRegistration's "every row is an actor"?"""
-    from .registration import ActorRegistration
+    from vox_activity.registration import ActorRegistration
 
     method = getattr(type(registration), "has_activity_endpoint", None)
     return method is ActorRegistration.has_activity_endpoint
@@ -338,7 +343,7 @@ def shared_inbox_iri() -> str:
 
 def actor_document(instance: Any) -> dict[str, Any]:
     """The ActivityPub actor document of a local actor, as Mastodon reads it."""
-    from .keys import key_for, key_id
+    from vox_activity.net.signing import key_for, key_id
 
     registration = registration_for(instance)
     iri = actor_iri(instance)

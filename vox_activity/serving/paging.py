@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from .activities import AS_CONTEXT
-from .conf import get_setting
+from vox_activity.conf import get_setting
+from vox_activity.protocol.vocabulary import AS_CONTEXT
 
 
 class PageRequestError(ValueError):

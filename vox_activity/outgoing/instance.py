@@ -13,8 +13,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from .activities import AS_CONTEXT, SECURITY_CONTEXT
-from .site import absolute_iri, site_domain
+from vox_activity.protocol.vocabulary import AS_CONTEXT, SECURITY_CONTEXT
+from vox_activity.site import absolute_iri, site_domain
 
 
 def instance_actor_iri() -> str:
@@ -22,8 +22,8 @@ def instance_actor_iri() -> str:
 
 
 def instance_actor_document() -> dict[str, Any]:
-    from .actors import shared_inbox_iri
-    from .keys import key_for, key_id
+    from vox_activity.net.signing import key_for, key_id
+    from vox_activity.registry import shared_inbox_iri
 
     iri = instance_actor_iri()
     return {

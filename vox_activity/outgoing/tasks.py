@@ -14,8 +14,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from .compat import tasks_module
-from .conf import get_setting
+from vox_activity.compat import tasks_module
+from vox_activity.conf import get_setting
 
 _tasks = tasks_module()
 
@@ -23,7 +23,7 @@ _tasks = tasks_module()
 @_tasks.task()
 def deliver(delivery_id: int) -> str:
     """Attempt one delivery (the task the framework runs)."""
-    from .delivery import attempt_delivery
+    from vox_activity.outgoing.delivery import attempt_delivery
 
     return attempt_delivery(delivery_id)
 

@@ -9,7 +9,7 @@ attempt; tasks are enqueued only after the transaction commits.
 
 Attempts (:func:`attempt_delivery`, run by a task) claim the row with one
 conditional UPDATE, so a task that runs twice sends once; they record every
-outcome on the row and schedule retries by :mod:`vox_activity.retry_policy`.
+outcome on the row and schedule retries by :mod:`vox_activity.protocol.retry_policy`.
 """
 
 from __future__ import annotations
@@ -23,14 +23,21 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import http
-from .activities import ACTIVITY_JSON, PUBLIC
-from .actors import actor_for_path, actor_iri, split_endpoint
-from .conf import get_setting
-from .models import Activity, Block, Delivery, DomainHealth, Follow, RemoteActor
-from .remote import domain_of
-from .retry_policy import Outcome, classify, next_attempt_delay
-from .site import local_path
+from vox_activity.conf import get_setting
+from vox_activity.models import (
+    Activity,
+    Block,
+    Delivery,
+    DomainHealth,
+    Follow,
+    RemoteActor,
+)
+from vox_activity.net import http
+from vox_activity.net.remote_actors import domain_of
+from vox_activity.protocol.retry_policy import Outcome, classify, next_attempt_delay
+from vox_activity.protocol.vocabulary import ACTIVITY_JSON, PUBLIC
+from vox_activity.registry import actor_for_path, actor_iri, split_endpoint
+from vox_activity.site import local_path
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ def prepare_remote_delivery(addresses: Sequence[str]) -> dict[str, RemoteActor]:
     Network I/O must not hold a database transaction open; afterwards
     planning only reads the cache.
     """
-    from .remote import ensure_actors
+    from vox_activity.net.remote_actors import ensure_actors
 
     candidates = remote_actor_addresses(addresses)
     return ensure_actors(candidates) if candidates else {}
@@ -169,7 +176,7 @@ def schedule_remote_delivery(
 
 
 def enqueue_many(delivery_ids: Iterable[int]) -> None:
-    from .tasks import enqueue_delivery
+    from vox_activity.outgoing.tasks import enqueue_delivery
 
     for delivery_id in delivery_ids:
         enqueue_delivery(delivery_id)
@@ -195,7 +202,7 @@ def claim(delivery_id: int) -> Delivery | None:
 
 def attempt_delivery(delivery_id: int) -> str:
     """One attempt to POST a delivery's activity; returns the new state."""
-    from .keys import signer
+    from vox_activity.net.signing import signer
 
     delivery = claim(delivery_id)
     if delivery is None:
@@ -263,7 +270,7 @@ def record(
         ]
     )  # fmt: skip
     if delivery.state == Delivery.State.PENDING:
-        from .tasks import enqueue_delivery
+        from vox_activity.outgoing.tasks import enqueue_delivery
 
         enqueue_delivery(delivery.pk, run_after=delivery.next_attempt_at)
     return delivery.state

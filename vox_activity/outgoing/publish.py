@@ -3,7 +3,7 @@
 :func:`publish` is what the backend calls for every notification.  In one
 transaction it stores the activity, puts it in the inbox of every local actor
 it is addressed to, and hands every other address to
-:func:`vox_activity.delivery.schedule_remote_delivery`, which writes one
+:func:`vox_activity.outgoing.delivery.schedule_remote_delivery`, which writes one
 Delivery row per remote inbox (tasks are enqueued after commit).  The cost in queries
 does not depend on the number of recipients: local recipients are resolved
 with one query per registered model and their inbox items are bulk-inserted.
@@ -20,7 +20,12 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .activities import (
+from vox_activity.models import Activity, InboxItem, StoredObject
+from vox_activity.outgoing.delivery import (
+    prepare_remote_delivery,
+    schedule_remote_delivery,
+)
+from vox_activity.protocol.vocabulary import (
     address_iri,
     as_list,
     build_context,
@@ -30,10 +35,8 @@ from .activities import (
     normalise_public,
     recipients_of,
 )
-from .actors import ActorRef, resolve_local_actors
-from .delivery import prepare_remote_delivery, schedule_remote_delivery
-from .models import Activity, InboxItem, StoredObject
-from .site import absolute_iri, local_path
+from vox_activity.registry import ActorRef, resolve_local_actors
+from vox_activity.site import absolute_iri, local_path
 
 
 def activity_iri(activity_uuid: uuid.UUID) -> str:
@@ -136,7 +139,7 @@ def _former_type(obj: Any) -> str:
 def fill_inboxes(activity: Activity, owners: Iterable[Any]) -> int:
     """Insert one inbox item per distinct owner; returns how many.
 
-    ``owners`` are model instances or :class:`~vox_activity.actors.ActorRef`.
+    ``owners`` are model instances or :class:`~vox_activity.registry.ActorRef`.
     The rows are written with one ``executemany`` rather than ``bulk_create``:
     building 10,000 model instances costs more than the insert itself
     (measured: about 0.8 s against 0.1 s), and this is the hot path of

@@ -7,7 +7,7 @@ How other servers find this site's actors and learn what the site is:
   acct:alice@example.com``, answered with a JRD document whose ``self`` link
   is the actor IRI.  Names are the registrations' ``get_activity_username()``
   (the actor document's ``preferredUsername``), found back with
-  :func:`vox_activity.actors.actor_for_username`; the site's instance actor
+  :func:`vox_activity.registry.actor_for_username`; the site's instance actor
   is ``acct:<domain>@<domain>``, its ``preferredUsername``.
 * **NodeInfo 2.1**: ``/.well-known/nodeinfo`` points at ``/nodeinfo/2.1``,
   which names the software and counts actors and public posts.
@@ -31,13 +31,18 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import escape
 
-from . import __version__
-from .activities import ACTIVITY_JSON
-from .actors import actor_for_iri, actor_for_username, actor_iri, registration_for
-from .models import IRI_MAX_LENGTH, Activity
-from .registration import hook
-from .responses import error_response
-from .site import absolute_iri, local_path, site_domain
+from vox_activity import __version__
+from vox_activity.models import IRI_MAX_LENGTH, Activity
+from vox_activity.protocol.vocabulary import ACTIVITY_JSON
+from vox_activity.registration import hook
+from vox_activity.registry import (
+    actor_for_iri,
+    actor_for_username,
+    actor_iri,
+    registration_for,
+)
+from vox_activity.serving.responses import error_response
+from vox_activity.site import absolute_iri, local_path, site_domain
 
 JRD_JSON = "application/jrd+json"
 XRD_XML = "application/xrd+xml"
@@ -98,7 +103,7 @@ def instance_webfinger_document() -> dict[str, Any]:
     Servers that fetch the instance actor (to check a signed request) look its
     ``preferredUsername`` up with WebFinger and expect it to lead back.
     """
-    from .instance import instance_actor_iri
+    from vox_activity.outgoing.instance import instance_actor_iri
 
     iri = instance_actor_iri()
     return {
@@ -122,7 +127,7 @@ def _split_handle(handle: str) -> tuple[str, str]:
 
 
 def _from_iri(iri: str) -> dict[str, Any]:
-    from .instance import instance_actor_iri
+    from vox_activity.outgoing.instance import instance_actor_iri
 
     path = local_path(iri)
     if path is None:
@@ -183,7 +188,7 @@ def count_local_actors() -> int:
 
     All rows count, including any that ``has_activity_endpoint()`` hides.
     """
-    from .actors import actor_models
+    from vox_activity.registry import actor_models
 
     return sum(model._default_manager.count() for model, _ in actor_models())
 

@@ -8,7 +8,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from .activities import ACTIVITY_JSON, AS_NAMESPACE, LD_JSON, LD_JSON_AS
+from vox_activity.protocol.vocabulary import (
+    ACTIVITY_JSON,
+    AS_NAMESPACE,
+    LD_JSON,
+    LD_JSON_AS,
+)
 
 
 def _media_types(header: str) -> list[tuple[str, dict[str, str]]]:

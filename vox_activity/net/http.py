@@ -56,9 +56,9 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from . import __version__
-from .conf import get_setting
-from .site import site_origin
+from vox_activity import __version__
+from vox_activity.conf import get_setting
+from vox_activity.site import site_origin
 
 __all__ = [
     "BlockedAddressError",
@@ -383,7 +383,7 @@ class _GuardedConnectionMixin:
             address = ipaddress.ip_address(self.host.strip("[]"))
         except ValueError:
             raise BlockedAddressError(
-                f"Refused to connect to {self.host!r}: vox_activity.http only "
+                f"Refused to connect to {self.host!r}: vox_activity.net.http only "
                 "dials addresses that its guard has checked."
             ) from None
         if not get_setting("ALLOW_PRIVATE_ADDRESSES"):
@@ -460,7 +460,7 @@ class _PinnedAdapter(HTTPAdapter):
         if address is None:
             raise BlockedAddressError(
                 "Refused to send a request whose address was not checked; use "
-                "vox_activity.http.request().",
+                "vox_activity.net.http.request().",
                 url=request.url,
             )
         if host_params["scheme"] == "https":

@@ -1,0 +1,96 @@
+"""Routes ActivityPub requests on registered actor paths to vox_activity's views.
+
+Actor IRIs are the site's own URLs (``/~alice/``), which the site serves as
+HTML.  This middleware answers the same paths when the request is ActivityPub:
+a GET or HEAD whose ``Accept`` asks for ``application/activity+json`` or
+``application/ld+json; profile="https://www.w3.org/ns/activitystreams"``, or a
+POST with one of those content types.  Everything else goes to the site
+untouched; responses for actor paths get ``Vary: Accept`` so caches keep the
+HTML and the JSON apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+from vox_activity.registry import (
+    actor_for_path,
+    declares_actors,
+    match_path,
+    registration_for,
+    split_endpoint,
+)
+from vox_activity.serving.responses import (
+    accepts_activity_json,
+    error_response,
+    has_activity_content_type,
+)
+
+
+def is_activitypub_request(request: HttpRequest) -> bool:
+    if request.method in ("GET", "HEAD"):
+        return accepts_activity_json(request)
+    if request.method == "POST":
+        return has_activity_content_type(request)
+    return False
+
+
+def _looks_like_actor_path(path: str) -> bool:
+    """Does a registered actor regex match ``path`` (row or not)?"""
+    candidates = [path] if path.endswith("/") else [path, path + "/"]
+    return any(
+        declares_actors(registration_for(route.model))
+        for candidate in candidates
+        for route in match_path(candidate)
+    )
+
+
+def deleted_object_response(request: HttpRequest, path: str) -> HttpResponse | None:
+    """410 Gone with a Tombstone for a local object whose Delete we published."""
+    from vox_activity.models import StoredObject
+    from vox_activity.serving.responses import activity_response
+    from vox_activity.site import absolute_iri
+
+    stored = StoredObject.objects.filter(
+        iri=absolute_iri(path), local=True, deleted_at__isnull=False
+    ).first()
+    if stored is None:
+        return None
+    return activity_response(stored.tombstone(), request, status=410)
+
+
+class ActivityPubMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        head, endpoint = split_endpoint(path)
+        # Every POST to an inbox is for us, whatever its content type: the
+        # inbox itself answers 415 with a reason for the wrong ones.
+        posts_to_inbox = request.method == "POST" and endpoint == "inbox"
+        if posts_to_inbox or is_activitypub_request(request):
+            response = self.dispatch(request, path, head, endpoint)
+            if response is not None:
+                return response
+        response = self.get_response(request)
+        if _looks_like_actor_path(head):
+            patch_vary_headers(response, ("Accept",))
+        return response
+
+    def dispatch(
+        self, request: HttpRequest, path: str, head: str, endpoint: str | None
+    ) -> HttpResponse | None:
+        from vox_activity.serving.views import ACTOR_VIEWS
+
+        actor = actor_for_path(head) if endpoint else actor_for_path(path)
+        if actor is None:
+            if _looks_like_actor_path(head if endpoint else path):
+                return error_response(404, "No such actor on this site.")
+            if request.method in ("GET", "HEAD"):
+                return deleted_object_response(request, path)
+            return None
+        return ACTOR_VIEWS[endpoint](request, actor)
