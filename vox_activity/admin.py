@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from vox_activity import follows
 from vox_activity.models import (
     Activity,
     ActorKey,
@@ -22,8 +23,11 @@ from vox_activity.models import (
     Follow,
     InboxItem,
     RemoteActor,
+    RemoteKey,
     Report,
 )
+from vox_activity.outgoing.delivery import enqueue_many
+from vox_activity.protocol.vocabulary import as_list, iri_of
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -98,8 +102,6 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Retry now"), permissions=["act"])
     def retry_now(self, request, queryset):
         """Make the selected undelivered rows due now and enqueue them."""
-        from vox_activity.outgoing.delivery import enqueue_many
-
         retry = queryset.exclude(state=Delivery.State.DELIVERED)
         ids = list(retry.values_list("pk", flat=True))
         # One more attempt each; ``attempts`` keeps counting (a given-up row
@@ -132,15 +134,28 @@ class DomainHealthAdmin(ReadOnlyAdmin):
         self.message_user(request, _("%(n)d servers reset.") % {"n": count})
 
 
+class RemoteKeyInline(admin.TabularInline):
+    """The keys proven to be the actor's (each key id has one owner)."""
+
+    model = RemoteKey
+    fields = ("key_id", "kind", "purpose", "public_key_pem", "fetched_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(RemoteActor)
 class RemoteActorAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "iri", "domain", "fetched_at", "gone_at")
     list_filter = (("gone_at", admin.EmptyFieldListFilter),)
     search_fields = ("iri", "preferred_username", "domain")
     fields = ("iri", "domain", "preferred_username", "inbox", "shared_inbox",
-              "key_id", "public_key_pem", "fetched_at", "gone_at",
-              "document")  # fmt: skip
+              "fetched_at", "gone_at", "document")  # fmt: skip
     readonly_fields = fields
+    inlines = (RemoteKeyInline,)
 
     @admin.display(description=_("actor document"))
     def document(self, obj: RemoteActor) -> str:
@@ -173,8 +188,6 @@ class ReportAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("reported"))
     def reported(self, obj: Report) -> str:
-        from vox_activity.protocol.vocabulary import as_list, iri_of
-
         return ", ".join(iri_of(item) for item in as_list(obj.data.get("object")))
 
     @admin.display(description=_("comment"))
@@ -196,28 +209,24 @@ class FollowAdmin(ReadOnlyAdmin):
                   permissions=["act"])  # fmt: skip
     def accept(self, request, queryset):
         """Accept pending requests from remote actors (sends Accept)."""
-        from vox_activity.follows import accept
-
         rows = list(
             queryset.filter(state=Follow.State.PENDING, remote_actor__isnull=False)
         )
         incoming = [row for row in rows if row.remote_actor.iri == row.actor_iri]
         for row in incoming:
-            accept(row)
+            follows.accept(row)
         self.message_user(request, _("%(n)d follows accepted.") % {"n": len(incoming)})
 
     @admin.action(description=_("Reject (remove) the selected followers"),
                   permissions=["act"])  # fmt: skip
     def reject(self, request, queryset):
         """Reject incoming follows, pending or accepted (sends Reject)."""
-        from vox_activity.follows import reject
-
         rows = queryset.filter(remote_actor__isnull=False).select_related(
             "remote_actor"
         )
         incoming = [row for row in rows if row.remote_actor.iri == row.actor_iri]
         for row in incoming:
-            reject(row)
+            follows.reject(row)
         self.message_user(request, _("%(n)d follows rejected.") % {"n": len(incoming)})
 
     search_fields = ("actor_iri", "object_iri")

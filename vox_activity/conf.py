@@ -50,6 +50,25 @@ DEFAULTS: dict[str, Any] = {
     "KEY_SIZE": 2048,
     # Seconds a fetched remote actor is trusted before it is fetched again.
     "REMOTE_ACTOR_TTL": 24 * 3600,
+    # --- fetches made while answering a request (vox_activity.net.budget) ---
+    # Seconds all fetches for one inbox POST may take together (its sender's
+    # key, mostly); a POST whose key cannot be had in time gets 401.
+    "FETCH_DEADLINE": 3.0,
+    # Fetches in flight at once per process, and per remote host, while
+    # answering requests; beyond that a fetch fails at once (401, retried).
+    "FETCH_CONCURRENCY": 2,
+    "FETCH_CONCURRENCY_PER_HOST": 1,
+    # Seconds a host that timed out is not asked again while answering.
+    "FETCH_HOST_BACKOFF": 60,
+    # --- incoming activities (vox_activity.incoming) ---
+    # Inbox POSTs accepted per remote server (keyId host and client address)
+    # per INBOX_RATE_WINDOW seconds; more get 429 with Retry-After.  None: no
+    # limit.
+    "INBOX_RATE_LIMIT": 300,
+    "INBOX_RATE_WINDOW": 60,
+    # Extra or replacement handlers, {"Type": "dotted.path.Handler"}; None as
+    # the value removes a type's handler (vox_activity.incoming.handlers).
+    "INBOX_HANDLERS": {},
     # --- delivery (vox_activity.outgoing.delivery) ---
     # Attempts per delivery before it is given up (Mastodon: 16, ~2-3 days).
     "DELIVERY_MAX_ATTEMPTS": 16,

@@ -95,15 +95,22 @@ class RemoteActorError(VoxActivityError):
 
     ``url`` is what was fetched and ``status`` the HTTP status it answered
     (None when there was no answer, or the answer was unusable for another
-    reason than its status).
+    reason than its status); ``code`` names the rule a document broke
+    (``actor.inbox``, ``actor.key.origin``...) for the diagnostics.
     """
 
     def __init__(
-        self, message: str, *, url: str | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        code: str = "",
     ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.code = code
 
 
 class RemoteActorGone(RemoteActorError):

@@ -1,9 +1,13 @@
-"""Follows, both ways: the Python API and the activities it sends.
+"""Follows, both ways: the Python API sites call, and the activities it sends.
 
 Incoming (a remote actor follows a local one): :func:`accept` and
 :func:`reject` answer a pending request (the admin has actions for both).
 Outgoing (a local actor follows a remote one): :func:`follow` and
 :func:`unfollow`; the remote side's Accept or Reject updates the row.
+
+Every function fetches what it needs first, then writes in one transaction;
+the rows' own methods (:class:`~vox_activity.models.Follow`) send the
+``follow_*`` signals.
 """
 
 from __future__ import annotations
@@ -11,27 +15,29 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from vox_activity.exceptions import FollowError, RemoteActorError
 from vox_activity.models import Follow, RemoteActor
-from vox_activity.net.remote_actors import (
-    RemoteActorError,
-    ensure_actors,
-    fetch_actor,
-    resolve_acct,
-)
+from vox_activity.net.remote_actors import ensure_actors, fetch_actor
+from vox_activity.net.webfinger import resolve_acct
 from vox_activity.outgoing.publish import publish
-from vox_activity.registry import actor_for_iri, actor_iri
-from vox_activity.signals import (
-    follow_accepted,
-    follow_rejected,
-    follow_removed,
-    follow_requested,
-)
+from vox_activity.protocol.vocabulary import iri_of
+from vox_activity.registration import hook
+from vox_activity.registry import actor_for_iri, actor_iri, registration_for
 
-
-class FollowError(Exception):
-    """A follow operation that cannot be done; the message says why."""
+__all__ = [
+    "FollowError",
+    "accept",
+    "find_remote",
+    "follow",
+    "follow_known",
+    "follow_object",
+    "manually_approves",
+    "receive_follow",
+    "reject",
+    "remote_responded",
+    "unfollow",
+]
 
 
 def follow_object(follow: Follow) -> dict[str, Any]:
@@ -50,30 +56,23 @@ def follow_object(follow: Follow) -> dict[str, Any]:
 
 
 def manually_approves(local_actor: Any) -> bool:
-    from vox_activity.registration import hook
-    from vox_activity.registry import registration_for
-
     registration = registration_for(local_actor)
     return bool(hook(registration, "manually_approves_followers")(local_actor))
 
 
 def receive_follow(remote: RemoteActor, local_actor: Any, activity_iri: str) -> Follow:
-    """Record a remote actor's Follow; accept it unless approval is manual."""
+    """Record a remote actor's Follow; accept it unless approval is manual.
+
+    Runs inside the inbox's transaction: the Accept goes to the follower,
+    who signed the request and so is cached (no network here).
+    """
     local_iri = actor_iri(local_actor)
-    row, created = Follow.objects.get_or_create(
-        actor_iri=remote.iri,
-        object_iri=local_iri,
-        defaults={"remote_actor": remote, "activity_iri": activity_iri},
+    assert local_iri is not None
+    row = Follow.objects.request(
+        remote.iri, local_iri, activity_iri=activity_iri, remote_actor=remote
     )
-    if not created:
-        row.activity_iri = activity_iri
-        row.remote_actor = remote
-        if row.state == Follow.State.REJECTED:
-            row.state = Follow.State.PENDING
-        row.save(update_fields=["activity_iri", "remote_actor", "state"])
-    follow_requested.send(Follow, follow=row)
     if row.state == Follow.State.ACCEPTED or not manually_approves(local_actor):
-        _answer(row, accepted=True)  # in the inbox's transaction; sender cached
+        _answer(row, accepted=True)
     return row
 
 
@@ -85,6 +84,7 @@ def _respond(follow: Follow, activity_type: str) -> None:
             "object": follow_object(follow),
         },
         [follow.actor_iri],
+        fetch=False,
     )
 
 
@@ -113,12 +113,12 @@ def reject(follow: Follow) -> Follow:
 
 
 def _answer(follow: Follow, *, accepted: bool) -> Follow:
-    """Record the answer, send Accept or Reject, signal it (in a transaction)."""
-    follow.state = Follow.State.ACCEPTED if accepted else Follow.State.REJECTED
-    follow.responded_at = timezone.now()
-    follow.save(update_fields=["state", "responded_at"])
+    """Record the answer, send Accept or Reject (inside a transaction)."""
+    if accepted:
+        follow.accept()
+    else:
+        follow.reject()
     _respond(follow, "Accept" if accepted else "Reject")
-    (follow_accepted if accepted else follow_rejected).send(Follow, follow=follow)
     return follow
 
 
@@ -146,6 +146,7 @@ def follow(local_actor: Any, target: str) -> Follow:
 def follow_known(local_actor: Any, remote: RemoteActor) -> Follow:
     """:func:`follow` for a remote actor already fetched (no network here)."""
     local_iri = actor_iri(local_actor)
+    assert local_iri is not None
     with transaction.atomic():
         row, _ = Follow.objects.update_or_create(
             actor_iri=local_iri,
@@ -155,6 +156,7 @@ def follow_known(local_actor: Any, remote: RemoteActor) -> Follow:
         activity = publish(
             {"type": "Follow", "actor": local_iri, "object": remote.iri},
             [remote.iri],
+            fetch=False,
         )
         row.activity_iri = activity.iri
         row.save(update_fields=["activity_iri"])
@@ -165,8 +167,7 @@ def unfollow(local_actor: Any, target: str) -> bool:
     """Stop following; sends Undo(Follow).  False if there was no follow."""
     local_iri = actor_iri(local_actor)
     row = (
-        Follow.objects.filter(actor_iri=local_iri)
-        .filter(object_iri=target)
+        Follow.objects.filter(actor_iri=local_iri, object_iri=target)
         .select_related("remote_actor")
         .first()
     )
@@ -180,25 +181,28 @@ def unfollow(local_actor: Any, target: str) -> bool:
         publish(
             {"type": "Undo", "actor": local_iri, "object": follow_object(row)},
             [row.object_iri],
+            fetch=False,
         )
-        row.delete()
-        follow_removed.send(Follow, follow=row)
+        row.end()
     return True
 
 
 def remote_responded(remote: RemoteActor, follow_data: Any, accepted: bool) -> bool:
-    """Apply a remote Accept/Reject of one of our follows; False if none matches."""
-    from vox_activity.protocol.vocabulary import iri_of
+    """Apply a remote Accept/Reject of one of our follows; False if none matches.
 
-    follow_iri = iri_of(follow_data)
+    ``follow_data`` is the trusted view of the embedded Follow: its IRI (a
+    Follow we sent, embedded with our id), or a Follow without an id, whose
+    ``actor`` names the local follower.
+    """
     rows = Follow.objects.filter(object_iri=remote.iri)
+    follow_iri = iri_of(follow_data)
     row = rows.filter(activity_iri=follow_iri).first() if follow_iri else None
-    if row is None and isinstance(follow_data, dict):
+    if row is None and isinstance(follow_data, dict) and "id" not in follow_data:
         row = rows.filter(actor_iri=iri_of(follow_data.get("actor"))).first()
     if row is None or actor_for_iri(row.actor_iri) is None:
         return False
-    row.state = Follow.State.ACCEPTED if accepted else Follow.State.REJECTED
-    row.responded_at = timezone.now()
-    row.save(update_fields=["state", "responded_at"])
-    (follow_accepted if accepted else follow_rejected).send(Follow, follow=row)
+    if accepted:
+        row.accept()
+    else:
+        row.reject()
     return True

@@ -44,10 +44,6 @@ class ActorAddress(str):
         return address
 
 
-#: The actor types of ActivityStreams 2.0.
-ACTOR_TYPES = ("Application", "Group", "Organization", "Person", "Service")
-
-
 class ActivityRegistration(Registration):
     """Hooks for any model that notifications are about (the activity's object).
 
@@ -123,11 +119,10 @@ class ActorRegistration(ActivityRegistration):
         """
         if hasattr(instance, "get_username"):
             return str(instance.get_username())
-        from vox_activity.registry import route_kwargs
-
-        kwargs = route_kwargs(instance)
-        if len(kwargs) == 1:
-            return str(next(iter(kwargs.values())))
+        item = objects.get(instance.__class__)
+        params = list(item.reverse_params) if item is not None and item.has_url else []
+        if len(params) == 1:
+            return str(getattr(instance, params[0], instance.pk))
         return str(instance.pk)
 
     def get_activity_name(self, instance: Any) -> str:

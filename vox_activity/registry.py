@@ -1,4 +1,4 @@
-"""Local actors: from paths and IRIs to registered instances, and back.
+"""Which models are actors and objects, and how to find them: paths ↔ instances.
 
 A local actor is an instance of a model registered with django-vox's
 ``registry.objects.add(Model, Registration, regex=...)`` whose registration's
@@ -17,16 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Model, Q
+from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
+from django.db.models import CharField, Model, Q, TextField
 from django.urls import reverse
+from django_vox import registry as vox_registry
+from django_vox.registry import Registration
 
-from vox_activity.protocol.vocabulary import (
-    ACTIVITY_JSON,
-    SECURITY_CONTEXT,
-    build_context,
-    to_json,
-)
-from vox_activity.registration import ACTOR_TYPES, ActorAddress, hook
+from vox_activity.registration import ActorAddress, ActorRegistration, hook
 from vox_activity.site import absolute_iri, local_path, site_domain
 
 ENDPOINTS = ("inbox", "outbox", "followers", "following")
@@ -41,9 +38,7 @@ _QUERY_CHUNK = 500
 
 
 def _registry():
-    from django_vox import registry
-
-    return registry.objects
+    return vox_registry.objects
 
 
 @dataclass(frozen=True)
@@ -74,8 +69,6 @@ def declares_actors(registration: Any) -> bool:
     django-vox's base ``Registration`` answers False for every instance; any
     registration that overrides it may have actors, row by row.
     """
-    from django_vox.registry import Registration
-
     method = getattr(type(registration), "has_activity_endpoint", None)
     return method is not Registration.has_activity_endpoint
 
@@ -186,9 +179,6 @@ def actor_for_username(name: str) -> Any | None:
     ``get_activity_username()``.  A candidate counts only if it is an actor
     and its ``get_activity_username()`` is ``name``.
     """
-    from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
-    from django.db.models import CharField, TextField
-
     if not isinstance(name, str) or not name:
         return None
     for model, item in actor_models():
@@ -238,8 +228,6 @@ class ActorRef:
 
 def _always_actor(registration: Any) -> bool:
     """Does the registration keep ActorRegistration's "every row is an actor"?"""
-    from vox_activity.registration import ActorRegistration
-
     method = getattr(type(registration), "has_activity_endpoint", None)
     return method is ActorRegistration.has_activity_endpoint
 
@@ -334,66 +322,47 @@ def _fetch(
     return found
 
 
-# --- actor documents ---------------------------------------------------------
+# --- site-wide endpoints and local objects --------------------------------
 
 
 def shared_inbox_iri() -> str:
     return absolute_iri(reverse("vox_activity:shared-inbox"))
 
 
-def actor_document(instance: Any) -> dict[str, Any]:
-    """The ActivityPub actor document of a local actor, as Mastodon reads it."""
-    from vox_activity.net.signing import key_for, key_id
+def instance_actor_iri() -> str:
+    """The site's own actor (an ``Application``): it signs fetches."""
+    return absolute_iri(reverse("vox_activity:instance-actor"))
 
-    registration = registration_for(instance)
-    iri = actor_iri(instance)
-    contexts: list[dict] = []
-    base = to_json(registration.get_activity_object(instance), contexts)
-    document: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
-    document.pop("@context", None)
-    actor_type = hook(registration, "get_activity_actor_type")(instance)
-    if actor_type not in ACTOR_TYPES and document.get("type") in ACTOR_TYPES:
-        actor_type = document["type"]
-    url = hook(registration, "get_activity_url")(instance)
-    document.update(
-        {
-            "id": iri,
-            "type": actor_type,
-            "preferredUsername": hook(registration, "get_activity_username")(instance),
-            "name": hook(registration, "get_activity_name")(instance),
-            "url": url or iri,
-            "inbox": endpoint_iri(iri, "inbox"),
-            "outbox": endpoint_iri(iri, "outbox"),
-            "followers": endpoint_iri(iri, "followers"),
-            "following": endpoint_iri(iri, "following"),
-            "endpoints": {"sharedInbox": shared_inbox_iri()},
-            "manuallyApprovesFollowers": bool(
-                hook(registration, "manually_approves_followers")(instance)
-            ),
-            "publicKey": {
-                "id": key_id(iri),
-                "owner": iri,
-                "publicKeyPem": key_for(instance).public_key_pem,
-            },
-        }
-    )
-    context = build_context(contexts)
-    context = [context] if isinstance(context, str) else list(context)
-    context.insert(1, SECURITY_CONTEXT)
-    return {"@context": context, **document}
+
+def local_object(iri: str, *, create: bool = False) -> Any | None:
+    """The registered local object with this IRI (a new unsaved one if ``create``)."""
+    path = local_path(iri)
+    if path is None:
+        return None
+    for route in match_path(path):
+        if create:
+            return route.model(**route.kwargs)
+        found = first_row(route)
+        if found is not None:
+            return found
+    return None
 
 
 __all__ = [
-    "ACTIVITY_JSON",
     "ENDPOINTS",
-    "actor_document",
+    "ActorRef",
     "actor_for_iri",
     "actor_for_path",
     "actor_for_username",
     "actor_iri",
     "endpoint_iri",
+    "followers_iri",
+    "instance_actor_iri",
     "is_actor",
+    "local_object",
     "match_path",
+    "registration_for",
     "resolve_local_actors",
+    "shared_inbox_iri",
     "split_endpoint",
 ]

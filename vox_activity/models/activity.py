@@ -8,44 +8,105 @@ instance (a user, a group, a project...), referenced generically.
 
 from __future__ import annotations
 
+import datetime
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import connections, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vox_activity.protocol.vocabulary import PUBLIC, public_view
+from vox_activity.models.fields import IRI_MAX_LENGTH, IriField, clip
+from vox_activity.protocol.vocabulary import PUBLIC, iri_of, is_public, public_view
 
-IRI_MAX_LENGTH = 2048
+#: Longest ``type`` stored (longer names are cut; they are unknown types).
+TYPE_MAX_LENGTH = 64
 
 
-class ActivityQuerySet(models.QuerySet):
+class ActivityQuerySet(models.QuerySet["Activity"]):
     def public(self) -> ActivityQuerySet:
         return self.filter(public=True)
 
     def by_actor(self, actor_iri: str) -> ActivityQuerySet:
         return self.filter(actor_iri=actor_iri)
 
+    def standing(self) -> ActivityQuerySet:
+        """Activities not taken back with an Undo."""
+        return self.filter(undone_at__isnull=True)
+
+    def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
+        """Standing Likes, Announces... of ``object_iri``, local or remote."""
+        return self.standing().filter(type=activity_type, object_iri=object_iri)
+
+
+class ActivityManager(models.Manager["Activity"]):
+    def get_queryset(self) -> ActivityQuerySet:
+        return ActivityQuerySet(self.model, using=self._db)
+
+    def public(self) -> ActivityQuerySet:
+        return self.get_queryset().public()
+
+    def by_actor(self, actor_iri: str) -> ActivityQuerySet:
+        return self.get_queryset().by_actor(actor_iri)
+
+    def standing(self) -> ActivityQuerySet:
+        return self.get_queryset().standing()
+
+    def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
+        return self.get_queryset().reactions_to(object_iri, activity_type)
+
+    def store(
+        self,
+        document: dict[str, Any],
+        *,
+        local: bool,
+        actor_iri: str | None = None,
+        published: datetime.datetime | None = None,
+        activity_uuid: uuid.UUID | None = None,
+    ) -> Activity:
+        """Store an activity document: the one place its columns are derived.
+
+        ``actor_iri`` is the authenticated actor of an incoming activity (the
+        document's own ``actor`` is used otherwise).
+        """
+        extra: dict[str, Any] = {}
+        if activity_uuid is not None:
+            extra["uuid"] = activity_uuid
+        return self.create(
+            iri=document["id"],
+            type=clip(document.get("type") or "Create", TYPE_MAX_LENGTH),
+            actor_iri=clip(actor_iri or iri_of(document.get("actor")), IRI_MAX_LENGTH),
+            object_iri=clip(iri_of(_first(document.get("object"))), IRI_MAX_LENGTH),
+            data=document,
+            public=is_public(document),
+            local=local,
+            published=published or timezone.now(),
+            **extra,
+        )
+
+
+def _first(value: Any) -> Any:
+    """The first of a list of objects (a Flag names several), or the value."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
 
 class Activity(models.Model):
     """One activity: created here by a notification, or (later) received."""
 
     uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
-    iri = models.CharField(
+    iri = IriField(
         _("IRI"),
-        max_length=IRI_MAX_LENGTH,
         unique=True,
         help_text=_("The activity's id: where it can be fetched."),
     )
-    type = models.CharField(_("type"), max_length=64, db_index=True)
-    actor_iri = models.CharField(
-        _("actor IRI"), max_length=IRI_MAX_LENGTH, blank=True, db_index=True
-    )
-    object_iri = models.CharField(
-        _("object IRI"), max_length=IRI_MAX_LENGTH, blank=True, db_index=True
-    )
+    type = models.CharField(_("type"), max_length=TYPE_MAX_LENGTH, db_index=True)
+    actor_iri = IriField(_("actor IRI"), blank=True, db_index=True)
+    object_iri = IriField(_("object IRI"), blank=True, db_index=True)
     data = models.JSONField(_("JSON"), help_text=_("The activity as stored."))
     public = models.BooleanField(
         _("public"),
@@ -64,7 +125,7 @@ class Activity(models.Model):
         help_text=_("When its actor took it back with an Undo."),
     )
 
-    objects = ActivityQuerySet.as_manager()
+    objects = ActivityManager()
 
     class Meta:
         verbose_name = _("activity")
@@ -82,8 +143,64 @@ class Activity(models.Model):
         """The JSON served to others: blind recipients (bto/bcc) removed."""
         return public_view(self.data)
 
+    def mark_undone(self) -> None:
+        """Its actor took it back (Undo): keep the row, note when."""
+        if self.undone_at is None:
+            self.undone_at = timezone.now()
+            type(self).objects.filter(pk=self.pk).update(undone_at=self.undone_at)
 
-class InboxItemQuerySet(models.QuerySet):
+
+class InboxItemManager(models.Manager["InboxItem"]):
+    def get_queryset(self) -> InboxItemQuerySet:
+        return InboxItemQuerySet(self.model, using=self._db)
+
+    def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
+        return self.get_queryset().for_owner(owner)
+
+    def unread(self) -> InboxItemQuerySet:
+        return self.get_queryset().unread()
+
+    def fill(self, activity: Activity, owners: Iterable[Any]) -> int:
+        """Put ``activity`` in the inbox of each distinct owner; how many.
+
+        ``owners`` are model instances, or stand-ins with ``model`` and
+        ``pk`` (:class:`~vox_activity.registry.ActorRef`, so a fan-out to
+        10,000 users need not load them).  The rows are written with one
+        ``executemany`` rather than ``bulk_create``: building 10,000 model
+        instances costs more than the insert itself (measured: about 0.8 s
+        against 0.1 s).  The column list comes from the model, so it follows
+        migrations.
+        """
+        rows: dict[tuple[int, str], tuple[Any, ...]] = {}
+        now = timezone.now()
+        for owner in owners:
+            model = owner.__class__ if isinstance(owner, models.Model) else owner.model
+            owner_type = ContentType.objects.get_for_model(model)  # cached per model
+            key = (owner_type.pk, str(owner.pk))
+            rows.setdefault(key, (*key, activity.pk, now))
+        if rows:
+            self._insert(list(rows.values()))
+        return len(rows)
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        meta = self.model._meta
+        names = ("owner_type", "owner_id", "activity", "created")
+        fields = [meta.get_field(name) for name in names]
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        table = quote(meta.db_table)  # names from the model, values as parameters
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        # Every row of one fan-out has the same timestamp: convert it once.
+        stamps = {row[3] for row in rows}
+        converted = {s: fields[-1].get_db_prep_save(s, connection) for s in stamps}
+        prepared = [(*row[:3], converted[row[3]]) for row in rows]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, prepared)
+
+
+class InboxItemQuerySet(models.QuerySet["InboxItem"]):
     def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
         """Items in the inbox of ``owner`` (any model instance)."""
         if owner is None or owner.pk is None:
@@ -124,7 +241,7 @@ class InboxItem(models.Model):
     created = models.DateTimeField(_("received"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
-    objects = InboxItemQuerySet.as_manager()
+    objects = InboxItemManager()
 
     class Meta:
         verbose_name = _("inbox item")

@@ -12,7 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vox_activity.models.activity import IRI_MAX_LENGTH, Activity
+from vox_activity.models.activity import Activity
+from vox_activity.models.fields import IriField
 
 
 class DeliveryQuerySet(models.QuerySet):
@@ -37,7 +38,7 @@ class Delivery(models.Model):
         related_name="deliveries",
         verbose_name=_("activity"),
     )
-    inbox = models.CharField(_("inbox"), max_length=IRI_MAX_LENGTH)
+    inbox = IriField(_("inbox"))
     domain = models.CharField(_("domain"), max_length=255, db_index=True)
     state = models.CharField(
         _("state"),

@@ -1,28 +1,127 @@
-"""Objects we keep track of: tombstones of deleted objects, blocks."""
+"""Objects we keep track of, by IRI: local ones we published, remote ones we received.
+
+Kept so that ``Update`` and ``Delete`` can be checked against the owner, so a
+deleted object answers 410 Gone with a ``Tombstone``, and so sites can show
+what arrived (a reader page) and count reactions.
+"""
 
 from __future__ import annotations
+
+import datetime
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vox_activity.models.activity import IRI_MAX_LENGTH
+from vox_activity.exceptions import Refused
+from vox_activity.models.fields import IriField, clip
+from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
+
+TYPE_MAX_LENGTH = 64
+
+
+def object_type(document: Any, default: str = "Object") -> str:
+    """The type of an object document as one name (``["Note", "X"]`` → ``Note``)."""
+    value = document.get("type") if isinstance(document, dict) else None
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v), None)
+    if not isinstance(value, str) or not value:
+        return default
+    return clip(value, TYPE_MAX_LENGTH)
+
+
+class StoredObjectQuerySet(models.QuerySet["StoredObject"]):
+    def alive(self) -> StoredObjectQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class StoredObjectManager(models.Manager["StoredObject"]):
+    def get_queryset(self) -> StoredObjectQuerySet:
+        return StoredObjectQuerySet(self.model, using=self._db)
+
+    def alive(self) -> StoredObjectQuerySet:
+        return self.get_queryset().alive()
+
+    def store_remote(self, document: dict[str, Any], owner_iri: str) -> StoredObject:
+        """Store (or replace) a remote object ``owner_iri`` sent or we fetched.
+
+        Refuses (403) an object someone else owns here, and (410) a deleted
+        one: ids are not reused.
+        """
+        iri = document["id"]
+        existing = self.filter(iri=iri).first()
+        if existing is not None:
+            existing.check_owner(owner_iri)
+            existing.update_from(document)
+            return existing
+        return self.create(
+            iri=iri,
+            owner_iri=owner_iri,
+            type=object_type(document),
+            data=document,
+            updated=timezone.now(),
+        )
+
+    def track_local(
+        self, document: dict[str, Any], owner_iri: str, when: datetime.datetime
+    ) -> StoredObject:
+        """A local object we published (Create or Update) in its latest state."""
+        stored, _ = self.update_or_create(
+            iri=document["id"],
+            defaults={
+                "owner_iri": owner_iri,
+                "type": object_type(document),
+                "data": document,
+                "local": True,
+                "updated": when,
+                "deleted_at": None,
+            },
+        )
+        return stored
+
+    def mark_deleted(
+        self,
+        iri: str,
+        owner_iri: str,
+        *,
+        former: Any = None,
+        local: bool = False,
+        when: datetime.datetime | None = None,
+    ) -> StoredObject:
+        """Record that ``iri`` was deleted: it answers 410 with a Tombstone."""
+        stored, _ = self.get_or_create(
+            iri=iri,
+            defaults={
+                "owner_iri": owner_iri,
+                "type": _former_type(former),
+                "local": local,
+            },
+        )
+        stored.deleted_at = stored.deleted_at or when or timezone.now()
+        stored.data = stored.tombstone()
+        stored.save(update_fields=["deleted_at", "data"])
+        return stored
+
+
+def _former_type(former: Any) -> str:
+    if isinstance(former, dict) and isinstance(former.get("formerType"), str):
+        return clip(former["formerType"], TYPE_MAX_LENGTH)
+    return object_type(former)
 
 
 class StoredObject(models.Model):
-    """The latest known state of an object by IRI, local or remote.
+    """The latest known state of an object by IRI, local or remote."""
 
-    Kept so that ``Update`` and ``Delete`` can be checked against the owner,
-    and so a deleted object answers 410 Gone with a ``Tombstone``.
-    """
-
-    iri = models.CharField(_("IRI"), max_length=IRI_MAX_LENGTH, unique=True)
-    owner_iri = models.CharField(_("owner (actor IRI)"), max_length=IRI_MAX_LENGTH)
-    type = models.CharField(_("type"), max_length=64)
+    iri = IriField(_("IRI"), unique=True)
+    owner_iri = IriField(_("owner (actor IRI)"))
+    type = models.CharField(_("type"), max_length=TYPE_MAX_LENGTH)
     data = models.JSONField(_("JSON"), default=dict)
     local = models.BooleanField(_("local"), default=False)
     updated = models.DateTimeField(_("updated"), default=timezone.now)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
+    objects = StoredObjectManager()
 
     class Meta:
         verbose_name = _("object")
@@ -32,9 +131,20 @@ class StoredObject(models.Model):
         state = " (deleted)" if self.deleted_at else ""
         return f"{self.type} {self.iri}{state}"
 
-    def tombstone(self) -> dict:
-        from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
+    def check_owner(self, actor_iri: str) -> None:
+        """Refuse changes by anyone but the owner (403), and to deleted ids (410)."""
+        if self.owner_iri != actor_iri:
+            raise Refused(403, f"Only the owner of {self.iri} may change it.")
+        if self.deleted_at is not None:
+            raise Refused(410, f"{self.iri} was deleted; ids are not reused.")
 
+    def update_from(self, document: dict[str, Any]) -> None:
+        self.data = document
+        self.type = object_type(document, self.type)
+        self.updated = timezone.now()
+        self.save(update_fields=["data", "type", "updated"])
+
+    def tombstone(self) -> dict[str, Any]:
         return {
             "@context": AS_CONTEXT,
             "id": self.iri,
@@ -42,24 +152,3 @@ class StoredObject(models.Model):
             "formerType": self.type,
             "deleted": format_datetime(self.deleted_at or timezone.now()),
         }
-
-
-class Block(models.Model):
-    """``actor_iri`` blocks ``object_iri``; nothing of the blocked reaches them."""
-
-    actor_iri = models.CharField(_("blocker"), max_length=IRI_MAX_LENGTH)
-    object_iri = models.CharField(_("blocked"), max_length=IRI_MAX_LENGTH)
-    activity_iri = models.CharField(_("Block activity"), max_length=IRI_MAX_LENGTH)
-    created = models.DateTimeField(_("created"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("block")
-        verbose_name_plural = _("blocks")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["actor_iri", "object_iri"], name="vox_block_unique_pair"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.actor_iri} blocks {self.object_iri}"

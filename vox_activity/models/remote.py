@@ -1,29 +1,74 @@
-"""Remote actors we have fetched: where to deliver, which key verifies them."""
+"""Remote actors we have fetched, and the keys that verify them.
+
+A :class:`RemoteKey` belongs to exactly one actor: its ``key_id`` is unique,
+and :meth:`RemoteActorManager.store` refuses a document that would move a key
+to another actor.  That is what stops one server from "silencing" an actor on
+another by claiming its key (see :mod:`vox_activity.protocol.actor_documents`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vox_activity.models.activity import IRI_MAX_LENGTH
+from vox_activity.exceptions import RemoteActorError
+from vox_activity.models.fields import IriField
+from vox_activity.protocol.actor_documents import ActorFields, KeyFields
+from vox_activity.protocol.iri import origin_of
+
+
+class RemoteActorManager(models.Manager["RemoteActor"]):
+    def store(self, fields: ActorFields, data: dict[str, Any]) -> RemoteActor:
+        """Save a validated actor document and the keys it proves, at once.
+
+        Keys the document no longer proves are dropped (rotation); keys
+        proven on separate key documents (:meth:`add_key`) are kept while the
+        document still lists them.  Raises
+        :class:`~vox_activity.exceptions.RemoteActorError` if a key already
+        belongs to another actor: one key id never maps to two actors.
+        """
+        with transaction.atomic():
+            actor, _ = self.update_or_create(
+                iri=fields.iri,
+                defaults={
+                    "domain": domain_of(fields.iri),
+                    "inbox": fields.inbox,
+                    "shared_inbox": fields.shared_inbox,
+                    "preferred_username": fields.preferred_username,
+                    "data": data,
+                    "fetched_at": timezone.now(),
+                    "gone_at": None,
+                },
+            )
+            actor.keys.exclude(key_id__in=fields.listed_key_ids).delete()
+            for key in fields.keys:
+                actor.add_key(key)
+        return actor
+
+    def mark_gone(self, iris: Iterable[str]) -> int:
+        """The servers answered 404/410 for these actors: stop delivering."""
+        return self.filter(iri__in=list(iris), gone_at__isnull=True).update(
+            gone_at=timezone.now()
+        )
+
+
+def domain_of(iri: str) -> str:
+    """The server part of an IRI, port included (two servers may share a host)."""
+    return origin_of(iri).partition("://")[2]
 
 
 class RemoteActor(models.Model):
     """A cached copy of a remote actor document (refetched after a TTL)."""
 
-    iri = models.CharField(_("IRI"), max_length=IRI_MAX_LENGTH, unique=True)
+    iri = IriField(_("IRI"), unique=True)
     domain = models.CharField(_("domain"), max_length=255, db_index=True)
-    inbox = models.CharField(_("inbox"), max_length=IRI_MAX_LENGTH)
-    shared_inbox = models.CharField(
-        _("shared inbox"), max_length=IRI_MAX_LENGTH, blank=True
-    )
-    key_id = models.CharField(
-        _("key id"), max_length=IRI_MAX_LENGTH, blank=True, db_index=True
-    )
-    public_key_pem = models.TextField(_("public key (PEM)"), blank=True)
+    inbox = IriField(_("inbox"))
+    shared_inbox = IriField(_("shared inbox"), blank=True)
     preferred_username = models.CharField(
         _("preferred username"), max_length=255, blank=True
     )
@@ -36,6 +81,8 @@ class RemoteActor(models.Model):
         help_text=_("Set when the actor's server answered 404 or 410 Gone."),
     )
 
+    objects = RemoteActorManager()
+
     class Meta:
         verbose_name = _("remote actor")
         verbose_name_plural = _("remote actors")
@@ -46,9 +93,82 @@ class RemoteActor(models.Model):
         return self.iri
 
     @property
+    def handle(self) -> str:
+        """``@user@host`` when the actor has a username, else its IRI."""
+        return str(self)
+
+    @property
     def delivery_inbox(self) -> str:
         """The shared inbox when the server offers one: one POST per server."""
         return self.shared_inbox or self.inbox
 
+    @property
+    def followers_iri(self) -> str:
+        followers = self.data.get("followers") if isinstance(self.data, dict) else None
+        return followers if isinstance(followers, str) else ""
+
     def is_stale(self, ttl_seconds: int) -> bool:
         return self.fetched_at < timezone.now() - timedelta(seconds=ttl_seconds)
+
+    def add_key(self, key: KeyFields) -> RemoteKey:
+        """Record that ``key`` is this actor's (its ownership already proven)."""
+        held = RemoteKey.objects.filter(key_id=key.key_id).exclude(actor=self).first()
+        if held is not None:
+            raise RemoteActorError(
+                f"{self.iri} claims the key {key.key_id}, which belongs to "
+                f"{held.actor.iri}; one key has one owner.",
+                url=self.iri,
+                code="actor.key.taken",
+            )
+        row, _ = RemoteKey.objects.update_or_create(
+            key_id=key.key_id,
+            defaults={
+                "actor": self,
+                "kind": key.kind,
+                "purpose": key.purpose,
+                "public_key_pem": key.public_key_pem,
+            },
+        )
+        return row
+
+    def main_key(self) -> RemoteKey | None:
+        """The HTTP-signature key to show (the first, as Mastodon has one)."""
+        return self.keys.filter(purpose="publicKey").order_by("id").first()
+
+
+class RemoteKey(models.Model):
+    """A public key of a remote actor, proven to be that actor's.
+
+    ``key_id`` is unique: a key verifies requests of one actor only.
+    """
+
+    key_id = IriField(_("key id"), unique=True)
+    actor = models.ForeignKey(
+        RemoteActor,
+        on_delete=models.CASCADE,
+        related_name="keys",
+        verbose_name=_("actor"),
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=[("rsa", "RSA"), ("ed25519", "Ed25519")],
+        default="rsa",
+    )
+    purpose = models.CharField(
+        _("purpose"),
+        max_length=32,
+        default="publicKey",
+        help_text=_(
+            "publicKey: HTTP signatures; assertionMethod: object integrity proofs."
+        ),
+    )
+    public_key_pem = models.TextField(_("public key (PEM)"))
+    fetched_at = models.DateTimeField(_("fetched at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("remote key")
+        verbose_name_plural = _("remote keys")
+
+    def __str__(self) -> str:
+        return self.key_id

@@ -58,6 +58,10 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from vox_activity import __version__
 from vox_activity.conf import get_setting
+from vox_activity.exceptions import HttpError
+from vox_activity.net.budget import current_budget, fetch_slot, note_timeout
+from vox_activity.net.transactions import refuse_inside_transaction
+from vox_activity.protocol.iri import ascii_int
 from vox_activity.site import site_origin
 
 __all__ = [
@@ -107,18 +111,6 @@ _ALLOW_SETTING = 'VOX_ACTIVITY["ALLOW_PRIVATE_ADDRESSES"]'
 
 
 # --- errors ------------------------------------------------------------------
-
-
-class HttpError(Exception):
-    """No response to hand back: the request was refused, failed or cut short.
-
-    ``url`` is the URL being fetched when it happened (for a redirect chain,
-    the hop that failed).
-    """
-
-    def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message)
-        self.url = url
 
 
 class InvalidURLError(HttpError):
@@ -528,10 +520,15 @@ class _Limits:
 
     @classmethod
     def from_settings(cls) -> _Limits:
+        """The configured limits, the total cut to the request budget if any."""
+        total = float(get_setting("HTTP_TOTAL_TIMEOUT"))
+        budget = current_budget()
+        if budget is not None:
+            total = max(0.001, min(total, budget.remaining()))
         return cls(
             connect=float(get_setting("HTTP_CONNECT_TIMEOUT")),
             read=float(get_setting("HTTP_READ_TIMEOUT")),
-            total=float(get_setting("HTTP_TOTAL_TIMEOUT")),
+            total=total,
             max_size=int(get_setting("HTTP_MAX_RESPONSE_SIZE")),
             max_redirects=int(get_setting("HTTP_MAX_REDIRECTS")),
         )
@@ -601,8 +598,8 @@ def _read_body(
         '(VOX_ACTIVITY["HTTP_MAX_RESPONSE_SIZE"]); it was abandoned.',
         url=target.url,
     )
-    declared = response.headers.get("Content-Length", "").strip()
-    if declared.isdigit() and int(declared) > limit:
+    declared = ascii_int(response.headers.get("Content-Length", "").strip())
+    if declared is not None and declared > limit:
         raise too_large
     raw = response.raw
     chunks: list[bytes] = []
@@ -709,9 +706,25 @@ def request(
     returns the headers to send.  Non-2xx responses are returned; an
     :class:`HttpError` means there was no response to return.
     """
-    limits = _Limits.from_settings()
+    refuse_inside_transaction(f"{method} {url}")
     method = method.upper()
     target = _target(url)
+    with fetch_slot(target.host, target.url):
+        try:
+            return _request(method, target, headers, data, sign)
+        except RequestTimeoutError:
+            note_timeout(target.host)
+            raise
+
+
+def _request(
+    method: str,
+    target: _Target,
+    headers: Mapping[str, str] | None,
+    data: bytes | None,
+    sign: Signer | None,
+) -> Response:
+    limits = _Limits.from_settings()
     hop_headers = CaseInsensitiveDict(headers or {})
     hop_headers.setdefault("User-Agent", user_agent())
     redirects = 0

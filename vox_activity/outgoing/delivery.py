@@ -32,8 +32,9 @@ from vox_activity.models import (
     Follow,
     RemoteActor,
 )
+from vox_activity.models.remote import domain_of
 from vox_activity.net import http
-from vox_activity.net.remote_actors import domain_of
+from vox_activity.net.remote_actors import ensure_actors
 from vox_activity.protocol.retry_policy import Outcome, classify, next_attempt_delay
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON, PUBLIC
 from vox_activity.registry import actor_for_path, actor_iri, split_endpoint
@@ -63,16 +64,23 @@ def remote_actor_addresses(addresses: Iterable[str]) -> list[str]:
     return [a for a in addresses if a != PUBLIC and local_path(a) is None]
 
 
-def prepare_remote_delivery(addresses: Sequence[str]) -> dict[str, RemoteActor]:
+def prepare_remote_delivery(
+    addresses: Sequence[str], *, fetch: bool = True
+) -> dict[str, RemoteActor]:
     """Fetch unknown remote actors *before* the publishing transaction.
 
     Network I/O must not hold a database transaction open; afterwards
-    planning only reads the cache.
+    planning only reads the cache.  With ``fetch=False`` (a caller already
+    inside a transaction) only fresh cached actors are used.
     """
-    from vox_activity.net.remote_actors import ensure_actors
-
     candidates = remote_actor_addresses(addresses)
-    return ensure_actors(candidates) if candidates else {}
+    if not candidates:
+        return {}
+    if fetch:
+        return ensure_actors(candidates)
+    ttl = get_setting("REMOTE_ACTOR_TTL")
+    cached = RemoteActor.objects.filter(iri__in=candidates, gone_at__isnull=True)
+    return {actor.iri: actor for actor in cached if not actor.is_stale(ttl)}
 
 
 def plan_inboxes(

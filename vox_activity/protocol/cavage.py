@@ -429,8 +429,12 @@ def verify_request(
     *,
     now: datetime | None = None,
     max_skew: int | None = None,
+    params: SignatureParams | None = None,
 ) -> SignatureParams:
     """Check a request's signature against ``public_key_pem``; return its params.
+
+    ``params`` is the already parsed ``Signature`` header, if the caller
+    parsed it to learn the ``keyId`` first (it is then not parsed again).
 
     ``path_with_query`` is the request target exactly as received (with the
     query string); ``headers`` may use any case.  Any failure raises
@@ -457,7 +461,8 @@ def verify_request(
     raw = lowered.get("signature")
     if raw is None:
         raise SignatureError("missing Signature header")
-    params = parse_signature_header(raw)
+    if params is None:
+        params = parse_signature_header(raw)
 
     algorithm = params.algorithm or "hs2019"
     if algorithm not in SUPPORTED_ALGORITHMS:

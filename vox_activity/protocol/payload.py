@@ -12,14 +12,8 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
-
-class PayloadError(Exception):
-    """The body cannot be used; ``status`` (4xx) and ``reason`` say why."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+from vox_activity.exceptions import Refused
+from vox_activity.protocol.iri import ascii_int
 
 
 def _no_constants(name: str) -> Any:
@@ -32,27 +26,27 @@ MAX_DEPTH = 64
 
 
 def read_json_object(request: HttpRequest, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object, or :class:`PayloadError`.
+    """The request body as a JSON object, or :class:`Refused`.
 
     Refuses bodies over ``limit`` bytes (413) and whatever
     :func:`parse_json_object` refuses (400).
     """
     length = request.headers.get("Content-Length", "")
-    if length and not (length.isascii() and length.isdigit()):
-        raise PayloadError(400, "The Content-Length header is not a number.")
+    if length and ascii_int(length) is None:
+        raise Refused(400, "The Content-Length header is not a number.")
     if length and int(length) > limit:
-        raise PayloadError(413, f"The body is larger than {limit} bytes.")
+        raise Refused(413, f"The body is larger than {limit} bytes.")
     try:
         body = request.body
     except RequestDataTooBig as exc:  # no Content-Length and too much data
-        raise PayloadError(413, f"The body is larger than {limit} bytes.") from exc
+        raise Refused(413, f"The body is larger than {limit} bytes.") from exc
     if len(body) > limit:
-        raise PayloadError(413, f"The body is larger than {limit} bytes.")
+        raise Refused(413, f"The body is larger than {limit} bytes.")
     return parse_json_object(body)
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """``body`` as a JSON object we can store and serve, or :class:`PayloadError`.
+    """``body`` as a JSON object we can store and serve, or :class:`Refused`.
 
     Used for everything that comes from elsewhere: request bodies and fetched
     documents alike.  Refuses invalid JSON, nesting deeper than
@@ -63,14 +57,14 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body, parse_constant=_no_constants)
     except RecursionError as exc:
-        raise PayloadError(400, "The JSON is nested too deeply.") from exc
+        raise Refused(400, "The JSON is nested too deeply.") from exc
     except (UnicodeDecodeError, ValueError) as exc:
-        raise PayloadError(400, f"The body is not valid JSON: {exc}") from exc
+        raise Refused(400, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise PayloadError(400, "The body must be a JSON object (an activity).")
+        raise Refused(400, "The body must be a JSON object (an activity).")
     problem = _unstorable(data)
     if problem:
-        raise PayloadError(400, problem)
+        raise Refused(400, problem)
     return data
 
 

@@ -19,6 +19,8 @@ import enum
 import random
 from datetime import UTC, datetime, timedelta
 
+from vox_activity.protocol.iri import ascii_int
+
 RETRY_AFTER_CAP = timedelta(days=1)
 RETRYABLE_STATUSES = frozenset({401, 408, 429})
 
@@ -54,8 +56,9 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        delay = timedelta(seconds=int(value))
+    seconds = ascii_int(value)
+    if seconds is not None:
+        delay = timedelta(seconds=seconds)
     else:
         try:
             when = email.utils.parsedate_to_datetime(value)

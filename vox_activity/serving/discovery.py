@@ -25,20 +25,24 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import escape
 
 from vox_activity import __version__
+from vox_activity.exceptions import Refused
 from vox_activity.models import IRI_MAX_LENGTH, Activity
+from vox_activity.protocol.acct import parse_acct
+from vox_activity.protocol.iri import check_iri
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON
 from vox_activity.registration import hook
 from vox_activity.registry import (
     actor_for_iri,
     actor_for_username,
     actor_iri,
+    actor_models,
+    instance_actor_iri,
     registration_for,
 )
 from vox_activity.serving.responses import error_response
@@ -58,15 +62,6 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 #: letters included, are written as they are, as Mastodon reads them.
 _ACCT_ESCAPED = frozenset('%@/?#[]"<>\\^`{|} ')
 _CORS = {"Access_Control_Allow_Origin": "*"}
-
-
-class WebFingerError(Exception):
-    """A resource that cannot be answered: ``status`` (400 or 404) and why."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 # --- WebFinger ----------------------------------------------------------------
@@ -103,8 +98,6 @@ def instance_webfinger_document() -> dict[str, Any]:
     Servers that fetch the instance actor (to check a signed request) look its
     ``preferredUsername`` up with WebFinger and expect it to lead back.
     """
-    from vox_activity.outgoing.instance import instance_actor_iri
-
     iri = instance_actor_iri()
     return {
         "subject": acct_uri(site_domain()),
@@ -113,64 +106,53 @@ def instance_webfinger_document() -> dict[str, Any]:
     }
 
 
-def _split_handle(handle: str) -> tuple[str, str]:
-    """``alice@example.com`` → (``alice``, ``example.com``); 400 if malformed."""
-    handle = handle.removeprefix("@")  # Mastodon's @alice@example.com
-    user, _, host = handle.rpartition("@")
-    user = unquote(user)
-    if not user or not host or "/" in host:
-        raise WebFingerError(
-            400,
-            "The resource is not an account (acct:name@domain) or an actor IRI.",
-        )
-    return user, host
-
-
 def _from_iri(iri: str) -> dict[str, Any]:
-    from vox_activity.outgoing.instance import instance_actor_iri
-
+    check_iri(iri, "resource")
     path = local_path(iri)
     if path is None:
-        raise WebFingerError(404, "That IRI is not on this site.")
+        raise Refused(404, "That IRI is not on this site.")
     if absolute_iri(path).rstrip("/") == instance_actor_iri().rstrip("/"):
         return instance_webfinger_document()
     actor = actor_for_iri(iri)
     if actor is None:
-        raise WebFingerError(404, "No actor on this site has that IRI.")
+        raise Refused(404, "No actor on this site has that IRI.")
     return webfinger_document(actor)
 
 
 def webfinger(resource: str) -> dict[str, Any]:
-    """The JRD document for ``resource``, or :class:`WebFingerError`.
+    """The JRD document for ``resource``, or :class:`Refused`.
 
     ``resource`` is ``acct:name@domain``, or leniently ``@name@domain`` or
     ``name@domain``, with this site's domain (in any case); or an actor IRI.
     """
     resource = resource.strip()
     if not resource:
-        raise WebFingerError(400, 'The "resource" parameter is empty.')
+        raise Refused(400, 'The "resource" parameter is empty.')
     if len(resource) > IRI_MAX_LENGTH:
-        raise WebFingerError(400, 'The "resource" parameter is too long.')
+        raise Refused(400, 'The "resource" parameter is too long.')
     scheme = _SCHEME.match(resource)
     scheme_name = scheme.group(1).lower() if scheme else None
     if scheme_name in ("http", "https"):
         return _from_iri(resource)
     if scheme_name not in (None, "acct"):
-        raise WebFingerError(
+        raise Refused(
             404, f"Only acct: and https: resources are known here, not {scheme_name}:."
         )
-    handle = resource[scheme.end() :] if scheme else resource
-    name, host = _split_handle(handle)
+    parsed = parse_acct(resource)
+    if parsed is None:
+        raise Refused(
+            400,
+            "The resource is not an account (acct:name@domain) or an actor IRI.",
+        )
+    name, host = parsed
     domain = site_domain()
     if host.lower() != domain.lower():
-        raise WebFingerError(
-            404, f"{host} is not this site ({domain}); ask {host} itself."
-        )
+        raise Refused(404, f"{host} is not this site ({domain}); ask {host} itself.")
     if name.casefold() == domain.casefold():
         return instance_webfinger_document()
     actor = actor_for_username(name)
     if actor is None:
-        raise WebFingerError(404, f"No account {name}@{domain} on this site.")
+        raise Refused(404, f"No account {name}@{domain} on this site.")
     return webfinger_document(actor)
 
 
@@ -188,8 +170,6 @@ def count_local_actors() -> int:
 
     All rows count, including any that ``has_activity_endpoint()`` hides.
     """
-    from vox_activity.registry import actor_models
-
     return sum(model._default_manager.count() for model, _ in actor_models())
 
 
@@ -256,7 +236,7 @@ def webfinger_view(request: HttpRequest) -> HttpResponse:
         return error_response(400, 'Give one "resource" parameter only.', **_CORS)
     try:
         document = webfinger(resources[0])
-    except WebFingerError as exc:
+    except Refused as exc:
         return error_response(exc.status, exc.reason, **_CORS)
     rels = request.GET.getlist("rel")
     if rels:  # RFC 7033 §4.3: only the links of the relations asked for

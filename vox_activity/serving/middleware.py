@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+from vox_activity.models import StoredObject
 from vox_activity.registry import (
     actor_for_path,
     declares_actors,
@@ -25,9 +26,12 @@ from vox_activity.registry import (
 )
 from vox_activity.serving.responses import (
     accepts_activity_json,
+    activity_response,
     error_response,
     has_activity_content_type,
 )
+from vox_activity.serving.views import ACTOR_VIEWS
+from vox_activity.site import absolute_iri
 
 
 def is_activitypub_request(request: HttpRequest) -> bool:
@@ -50,10 +54,6 @@ def _looks_like_actor_path(path: str) -> bool:
 
 def deleted_object_response(request: HttpRequest, path: str) -> HttpResponse | None:
     """410 Gone with a Tombstone for a local object whose Delete we published."""
-    from vox_activity.models import StoredObject
-    from vox_activity.serving.responses import activity_response
-    from vox_activity.site import absolute_iri
-
     stored = StoredObject.objects.filter(
         iri=absolute_iri(path), local=True, deleted_at__isnull=False
     ).first()
@@ -84,8 +84,6 @@ class ActivityPubMiddleware:
     def dispatch(
         self, request: HttpRequest, path: str, head: str, endpoint: str | None
     ) -> HttpResponse | None:
-        from vox_activity.serving.views import ACTOR_VIEWS
-
         actor = actor_for_path(head) if endpoint else actor_for_path(path)
         if actor is None:
             if _looks_like_actor_path(head if endpoint else path):

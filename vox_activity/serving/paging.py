@@ -17,20 +17,19 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from vox_activity.conf import get_setting
+from vox_activity.exceptions import Refused
+from vox_activity.protocol.iri import ascii_int
 from vox_activity.protocol.vocabulary import AS_CONTEXT
-
-
-class PageRequestError(ValueError):
-    """A query string that names no page (the message says why)."""
 
 
 def _positive_int(params: QueryDict, name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise PageRequestError(f"{name} must be a positive whole number, not {raw!r}")
-    return int(raw)
+    value = ascii_int(raw)
+    if value is None or value < 1:
+        raise Refused(400, f"{name} must be a positive whole number, not {raw!r}.")
+    return value
 
 
 def page_size(params: QueryDict) -> int:
@@ -69,7 +68,7 @@ def collection_page(
     max_id = _positive_int(params, "max_id")
     min_id = _positive_int(params, "min_id")
     if max_id is not None and min_id is not None:
-        raise PageRequestError("use max_id or min_id, not both")
+        raise Refused(400, "Use max_id or min_id, not both.")
     if min_id is not None:
         rows = list(queryset.filter(id__gt=min_id).order_by("id")[: limit + 1])
         has_newer = len(rows) > limit

@@ -78,6 +78,13 @@ def activity_response(
     return response
 
 
+def no_content(status: int = 204) -> HttpResponse:
+    """A bodiless answer (202, 204) without a content type: there is no content."""
+    response = HttpResponse(status=status)
+    del response["Content-Type"]
+    return response
+
+
 def error_response(status: int, reason: str, **headers: str) -> HttpResponse:
     """A JSON error: ``{"error": reason}``; tells the client what went wrong."""
     response = HttpResponse(

@@ -11,27 +11,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from vox_activity.exceptions import Dropped, Refused
+from vox_activity.incoming import pipeline
 from vox_activity.models import Activity, Follow, InboxItem
+from vox_activity.outgoing.documents import actor_document, instance_actor_document
 from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
 from vox_activity.registration import hook
-from vox_activity.registry import (
-    actor_document,
-    actor_iri,
-    endpoint_iri,
-    registration_for,
+from vox_activity.registry import actor_iri, endpoint_iri, registration_for
+from vox_activity.serving import c2s_outbox
+from vox_activity.serving.paging import collection, collection_page, is_page_request
+from vox_activity.serving.responses import (
+    activity_response,
+    error_response,
+    no_content,
 )
-from vox_activity.serving import c2s_outbox as client
-from vox_activity.serving.paging import (
-    PageRequestError,
-    collection,
-    collection_page,
-    is_page_request,
-)
-from vox_activity.serving.responses import activity_response, error_response
 from vox_activity.site import absolute_iri
 
 READ_CONTEXT = [AS_CONTEXT, {"dateRead": "https://schema.org/dateRead"}]
@@ -59,9 +57,20 @@ def _paged(
             data = collection_page(iri, queryset, request.GET, render, context)
         else:
             data = collection(iri, queryset.count())
-    except PageRequestError as exc:
-        return error_response(400, str(exc))
+    except Refused as exc:
+        return error_response(exc.status, exc.reason, **exc.headers)
     return activity_response(data, request)
+
+
+def receive(request: HttpRequest) -> HttpResponse:
+    """An inbox POST: 202 once accepted (or dropped), else the 4xx and reason."""
+    try:
+        pipeline.receive(request)
+    except Dropped:
+        pass
+    except Refused as exc:
+        return error_response(exc.status, exc.reason, **exc.headers)
+    return no_content(202)
 
 
 # --- actor endpoints (dispatched by the middleware) --------------------------
@@ -75,8 +84,6 @@ def actor_view(request: HttpRequest, actor: Any) -> HttpResponse:
 
 def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
     if request.method == "POST":
-        from vox_activity.incoming.pipeline import receive
-
         return receive(request)
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET", "POST")
@@ -100,7 +107,7 @@ def outbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
             return error_response(403, "Only the owner of this outbox may post to it.")
         # Our middleware calls views directly, so Django's CsrfViewMiddleware
         # never sees them: enforce CSRF here for session-authenticated posts.
-        return csrf_protect(client.handle_outbox_post)(request, actor)
+        return csrf_protect(c2s_outbox.handle_outbox_post)(request, actor)
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET", "POST")
 
@@ -119,7 +126,7 @@ def followers_view(request: HttpRequest, actor: Any) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
     iri = actor_iri(actor)
-    rows = Follow.objects.accepted().filter(object_iri=iri)
+    rows = Follow.objects.followers_of(iri)
     return _paged(request, endpoint_iri(iri, "followers"), rows, _follower)
 
 
@@ -128,7 +135,7 @@ def following_view(request: HttpRequest, actor: Any) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
     iri = actor_iri(actor)
-    rows = Follow.objects.accepted().filter(actor_iri=iri)
+    rows = Follow.objects.following_of(iri)
     return _paged(request, endpoint_iri(iri, "following"), rows, _followed)
 
 
@@ -178,8 +185,6 @@ def instance_actor_view(request: HttpRequest) -> HttpResponse:
     """The site's own actor (signs fetches); served whatever the Accept."""
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
-    from vox_activity.outgoing.instance import instance_actor_document
-
     return activity_response(instance_actor_document(), request)
 
 
@@ -191,9 +196,8 @@ def instance_outbox_view(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt  # servers post here; they authenticate with HTTP Signatures
+@transaction.non_atomic_requests  # fetches keys: never inside ATOMIC_REQUESTS
 def shared_inbox_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _not_allowed("POST")
-    from vox_activity.incoming.pipeline import receive
-
     return receive(request)

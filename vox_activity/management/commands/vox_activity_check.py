@@ -41,21 +41,30 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 
+from vox_activity.exceptions import Refused, RemoteActorError, RemoteActorGone
 from vox_activity.net import http
-from vox_activity.net.remote_actors import (
-    ACTOR_TYPES,
-    RemoteActorError,
-    RemoteActorGone,
-    fetch_json,
-    validate_actor,
-    webfinger_url,
+from vox_activity.net.remote_actors import fetch_document
+from vox_activity.net.signing import signer
+from vox_activity.net.webfinger import webfinger_url
+from vox_activity.outgoing.documents import (
+    actor_document,
+    instance_actor_document,
+    key_id,
 )
+from vox_activity.protocol.actor_documents import ACTOR_TYPES, validate_actor
 from vox_activity.protocol.vocabulary import (
     ACTIVITY_JSON,
     AS_CONTEXT,
     LD_JSON_AS,
     SECURITY_CONTEXT,
 )
+from vox_activity.registry import (
+    actor_for_iri,
+    actor_for_path,
+    actor_iri,
+    instance_actor_iri,
+)
+from vox_activity.serving.discovery import webfinger
 from vox_activity.site import (
     absolute_iri,
     local_path,
@@ -71,6 +80,11 @@ AP_LINK_TYPES = (ACTIVITY_JSON, LD_JSON_AS)
 #: Clock difference with a remote server worth a warning, in seconds.
 CLOCK_SKEW_WARNING = 60
 _HTTP_STATUS = re.compile(r"answered HTTP (\d{3})")
+
+
+def fetch_json(url: str) -> tuple[dict, str]:
+    fetched = fetch_document(url)
+    return fetched.data, fetched.url
 
 
 # --- the report ---------------------------------------------------------------
@@ -220,8 +234,6 @@ class HttpChannel:
     description = "over HTTP"
 
     def get(self, url: str, accept: str) -> Answer:
-        from vox_activity.net.signing import signer
-
         try:
             response = http.get(url, headers={"Accept": accept}, sign=signer(None))
         except http.HttpError as exc:
@@ -573,7 +585,7 @@ def check_validate(
             "see the failures above.",
         )
         return None
-    target = fields["shared_inbox"] or fields["inbox"]
+    target = fields.shared_inbox or fields.inbox
     report.add(
         OK, "vox_activity", f"{who} would accept this actor and deliver to {target}."
     )
@@ -646,9 +658,6 @@ def check_webfinger_back(
 
 def _sender(as_actor: str | None) -> str:
     """The IRI of the local actor that signs the test delivery."""
-    from vox_activity.outgoing.instance import instance_actor_iri
-    from vox_activity.registry import actor_for_iri, actor_for_path, actor_iri
-
     if not as_actor:
         return instance_actor_iri()
     path = local_path(as_actor)
@@ -709,8 +718,6 @@ DELIVERY_HINTS = {
 
 
 def deliver(report: Report, inbox: str, sender: str) -> None:
-    from vox_activity.net.signing import key_id, signer
-
     body = json.dumps(probe_activity(sender)).encode("utf-8")
     sign = signer(sender)
     try:
@@ -855,18 +862,13 @@ class Command(BaseCommand):
 
     def _local_target(self, target: str) -> tuple[str, str, Any] | None:
         """(IRI, path, owner or None for the instance actor) if ``target`` is ours."""
-        from vox_activity.outgoing.instance import instance_actor_iri
-        from vox_activity.registry import actor_for_path, actor_iri
-
         acct = parse_acct(target)
         if acct is not None:
             if acct[1].lower() != site_domain().lower():
                 return None
-            from vox_activity.serving.discovery import WebFingerError, webfinger
-
             try:
                 jrd = webfinger(f"acct:{acct[0]}@{acct[1]}")
-            except WebFingerError as exc:
+            except Refused as exc:
                 raise CommandError(f"{target}: {exc.reason}") from exc
             target = next(
                 link["href"] for link in jrd["links"] if link["rel"] == "self"
@@ -894,8 +896,6 @@ class Command(BaseCommand):
     # --- remote ----------------------------------------------------------------
 
     def check_remote(self, report: Report, target: str, sender: str | None) -> None:
-        from vox_activity.outgoing.instance import instance_actor_iri
-
         channel = HttpChannel()
 
         def ask(host: str, resource: str) -> Answer:
@@ -1115,9 +1115,5 @@ class Command(BaseCommand):
         )
         report.add(INFO, "document", "checking the document built in-process.")
         if owner is None:
-            from vox_activity.outgoing.instance import instance_actor_document
-
             return instance_actor_document(), iri, channel
-        from vox_activity.registry import actor_document
-
         return actor_document(owner), iri, channel

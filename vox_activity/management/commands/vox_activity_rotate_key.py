@@ -2,8 +2,14 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vox_activity.net.signing import key_id, rotate_key
-from vox_activity.registry import actor_for_iri, actor_for_path
+from vox_activity.models import ActorKey
+from vox_activity.outgoing.documents import key_id
+from vox_activity.registry import (
+    actor_for_iri,
+    actor_for_path,
+    actor_iri,
+    instance_actor_iri,
+)
 
 
 class Command(BaseCommand):
@@ -18,18 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--instance", action="store_true")
 
     def handle(self, *args, actor=None, instance=False, **options):
-        from vox_activity.outgoing.instance import instance_actor_iri
-        from vox_activity.registry import actor_iri
-
         if instance == bool(actor):
             raise CommandError("Name one actor (IRI or path), or pass --instance.")
         if instance:
-            rotate_key(None)
+            ActorKey.objects.rotate(None)
             iri = instance_actor_iri()
         else:
             owner = actor_for_iri(actor) or actor_for_path(actor)
             if owner is None:
                 raise CommandError(f"{actor} is not a local actor.")
-            rotate_key(owner)
+            ActorKey.objects.rotate(owner)
             iri = actor_iri(owner)
         self.stdout.write(f"New key {key_id(iri)} (public half in the actor document).")
