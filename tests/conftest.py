@@ -6,10 +6,27 @@ import sys
 import types
 
 import pytest
+from django.core.cache import cache
 from django.contrib.auth import get_user_model
 from django_vox.models import Notification, Template
 
 from testsite.blog.models import Article
+from vox_activity.net.signing import forget_signing_keys
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Per-process memories (the cache, parsed signing keys) start empty.
+
+    The database is rolled back after each test, but the local-memory cache
+    (key failures, slow hosts, rate counters) and the signing-key cache are
+    not, and a key made in one test must not sign in the next.
+    """
+    cache.clear()
+    forget_signing_keys()
+    yield
+    cache.clear()
+    forget_signing_keys()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from vox_activity.models import (
     Follow,
     InboxItem,
     RemoteActor,
+    RemoteKey,
     StoredObject,
 )
 from vox_activity.protocol.cavage import (
@@ -159,12 +160,11 @@ def make_remote(
         domain=domain,
         inbox=document["inbox"],
         shared_inbox=shared or "",
-        key_id=key_id,
-        public_key_pem=public_key(key),
         preferred_username=name,
         data=document,
         fetched_at=fetched_at or timezone.now(),
     )
+    RemoteKey.objects.create(key_id=key_id, actor=row, public_key_pem=public_key(key))
     return Remote(iri, key_id, private_key(key), row, document)
 
 

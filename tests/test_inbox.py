@@ -3,7 +3,8 @@
 Remote actors are cached rows (``tests.remote_actors``) whose keys the tests
 hold, so verifying a request needs no network; ``vox_activity.net.http.request``
 fails the test if anything tries to reach one anyway.  Tests that need a
-fetch (first contact, rotated keys, moves) patch ``remote.fetch_json``.
+fetch (first contact, rotated keys, moves) use the ``fetches`` fixture, which
+answers through the HTTP client's one mock point.
 Tasks go to the dummy backend, which records and runs nothing: deliveries
 are asserted on their rows and on the enqueued results.
 """
@@ -162,24 +163,29 @@ def received():
 
 @pytest.fixture
 def fetches(monkeypatch):
-    """Patch the actor fetch: ``fetches.serve(document)``; calls are recorded."""
+    """Remote documents served through the HTTP client's one mock point.
+
+    ``fetches.serve(document)`` serves it at its id (or ``at=``); every GET
+    is recorded in ``calls``; anything not served answers 404.
+    """
 
     class Fetches:
         def __init__(self):
             self.documents: dict[str, dict] = {}
             self.calls: list[str] = []
 
-        def serve(self, document: dict) -> None:
-            self.documents[document["id"]] = document
+        def serve(self, document: dict, at: str | None = None) -> None:
+            self.documents[at or document["id"]] = document
 
-        def __call__(self, url):
+        def __call__(self, method, url, **kwargs):
             self.calls.append(url)
             if url not in self.documents:
-                raise remote.RemoteActorError(f"{url} is not served in this test")
-            return json.loads(json.dumps(self.documents[url])), url
+                return http.Response(404, {}, b"", url)
+            body = json.dumps(self.documents[url]).encode()
+            return http.Response(200, {"Content-Type": AP}, body, url)
 
     fake = Fetches()
-    monkeypatch.setattr(remote, "fetch_json", fake)
+    monkeypatch.setattr(http, "request", fake)
     return fake
 
 
@@ -552,7 +558,9 @@ def test_first_contact_fetches_the_key_once_then_uses_the_cache(client, alice, f
     assert first.status_code == 202
     assert fetches.calls == [zed.iri]
     row = RemoteActor.objects.get(iri=zed.iri)
-    assert (row.key_id, row.public_key_pem) == (zed.key_id, public_key(4))
+    assert [(k.key_id, k.public_key_pem) for k in row.keys.all()] == [
+        (zed.key_id, public_key(4))
+    ]
     second = post_signed(client, SHARED, zed.activity("Like", ARTICLE), zed)
     assert second.status_code == 202
     assert fetches.calls == [zed.iri]
@@ -580,7 +588,7 @@ def test_rotated_key_is_refetched_once_then_rate_limited(client, alice, fetches,
     )
     assert response.status_code == 202, response.content
     assert fetches.calls == [carol.iri]
-    assert carol.refresh().row.public_key_pem == public_key(1)
+    assert carol.refresh().row.main_key().public_key_pem == public_key(1)
     assert Activity.objects.filter(iri=signed_anew["id"]).exists()
 
     before = row_counts()
@@ -1390,13 +1398,13 @@ def test_no_database_transaction_is_open_while_fetching(
     new = make_remote("erin", "other.example", key=2)
     in_transaction = []
 
-    def fetch(url):
+    def fetch(method, url, **kwargs):
         in_transaction.append(connection.in_atomic_block)
         document = {**(new.document if url == new.iri else carol.document)}
         document["alsoKnownAs"] = [carol.iri]
-        return document, url
+        return http.Response(200, {}, json.dumps(document).encode(), url)
 
-    monkeypatch.setattr(remote, "fetch_json", fetch)
+    monkeypatch.setattr(http, "request", fetch)
     # A profile Update by reference (not embedded) is what needs a refetch.
     update = carol.activity("Update", carol.iri)
     data = _move(carol, new) if kind == "move" else update
@@ -1525,11 +1533,11 @@ def offline(monkeypatch):
     """Every fetch of an unknown key fails, as when its server is down."""
     attempts = []
 
-    def fetch(url):
+    def fetch(method, url, **kwargs):
         attempts.append(url)
-        raise remote.RemoteActorError(f"{url}: offline in this test")
+        raise http.ConnectError(f"{url}: offline in this test", url=url)
 
-    monkeypatch.setattr(remote, "fetch_json", fetch)
+    monkeypatch.setattr(http, "request", fetch)
     return attempts
 
 

@@ -83,18 +83,23 @@ class ActivityHandler:
     def recipients(self, incoming: Incoming) -> list[str]:
         """IRIs that may name local actors who should get this activity.
 
-        By default: everyone addressed, and the actor's local followers when
-        the activity is public or addressed to the actor's followers.
+        By default: everyone addressed; the actor's local followers when the
+        activity is public or addressed to the actor's followers; and the
+        activity's object when it is a local actor (a Follow) or the local
+        actor who published it (a Like of her article, an Accept of her
+        Follow).  :attr:`private_to_object` types leave the object out.
         """
         addressed = [iri for iri in recipients_of(incoming.data) if is_iri(iri)]
+        candidates = list(addressed)
         followers = incoming.actor.followers_iri
-        if PUBLIC in recipients_of(incoming.data) or (
-            followers and followers in addressed
-        ):
-            addressed += Follow.objects.followers_of(incoming.actor_iri).values_list(
+        if PUBLIC in addressed or (followers and followers in addressed):
+            candidates += Follow.objects.followers_of(incoming.actor_iri).values_list(
                 "actor_iri", flat=True
             )
-        return addressed
+        if incoming.object_iri and not self.private_to_object:
+            owner = self.object_owner(incoming)
+            candidates += [incoming.object_iri, *([owner] if owner else [])]
+        return candidates
 
     def apply(self, incoming: Incoming) -> None:
         """The side effects, inside the storing transaction."""
@@ -103,8 +108,14 @@ class ActivityHandler:
 
     @staticmethod
     def check_reference(value: Any, field: str) -> str:
-        """An IRI or an embedded object with an IRI ``id``; its IRI or 400."""
+        """An IRI, or an embedded object (its ``id`` an IRI if it has one).
+
+        Returns the IRI, ``""`` for an embedded object without an id (a
+        Follow embedded in an Undo, say); raises 400 otherwise.
+        """
         if isinstance(value, dict):
+            if "id" not in value:
+                return ""
             return check_iri(value.get("id"), f"{field}.id")
         if isinstance(value, str):
             return check_iri(value, field)

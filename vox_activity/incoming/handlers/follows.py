@@ -20,9 +20,6 @@ class FollowHandler(ActivityHandler):
     types = ("Follow",)
     requires_object = True
 
-    def recipients(self, incoming: Incoming) -> list[str]:
-        return [*super().recipients(incoming), incoming.object_iri]
-
     def apply(self, incoming: Incoming) -> None:
         local = self.local_actor(incoming.object_iri, "The followed object")
         assert incoming.activity is not None

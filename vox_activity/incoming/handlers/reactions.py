@@ -24,10 +24,6 @@ class LikeHandler(ActivityHandler):
     types = ("Like", "Dislike")
     requires_object = True
 
-    def recipients(self, incoming: Incoming) -> list[str]:
-        owner = self.object_owner(incoming)
-        return [*super().recipients(incoming), *([owner] if owner else [])]
-
 
 class AnnounceHandler(LikeHandler):
     """A boost.  The announced post is shown, so its content must be genuine.
