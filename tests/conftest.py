@@ -6,8 +6,8 @@ import sys
 import types
 
 import pytest
-from django.core.cache import cache
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django_vox.models import Notification, Template
 
 from testsite.blog.models import Article

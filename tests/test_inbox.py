@@ -40,7 +40,6 @@ from vox_activity.models import (
     StoredObject,
 )
 from vox_activity.net import http
-from vox_activity.net import remote_actors as remote
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.vocabulary import PUBLIC
 

@@ -11,7 +11,7 @@ from vox_activity.models import RemoteActor
 from vox_activity.net import http
 from vox_activity.net.remote_actors import fetch_actor
 from vox_activity.net.signing import signer
-from vox_activity.protocol.acct import parse_acct
+from vox_activity.protocol.acct import acct_uri, parse_acct
 from vox_activity.protocol.iri import is_iri
 from vox_activity.protocol.payload import parse_json_object
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON, LD_JSON_AS
@@ -33,7 +33,7 @@ def resolve_acct(address: str) -> RemoteActor:
         raise RemoteActorError(f"{address!r} is not of the form acct:user@host.")
     user, host = parsed
     handle = f"{user}@{host}"
-    url = webfinger_url(host, f"acct:{handle}")
+    url = webfinger_url(host, acct_uri(user, host))
     try:
         response = http.get(
             url, headers={"Accept": "application/jrd+json"}, sign=signer(None)

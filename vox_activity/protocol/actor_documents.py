@@ -33,7 +33,9 @@ from vox_activity.protocol.iri import is_iri, origin_of, same_origin
 __all__ = [
     "ACTOR_TYPES",
     "ActorFields",
+    "ActorProblem",
     "KeyFields",
+    "actor_problems",
     "key_entries",
     "validate_actor",
 ]
@@ -69,10 +71,23 @@ class ActorFields:
     listed_key_ids: frozenset[str] = field(default_factory=frozenset)
 
 
-def _problem(iri: Any, message: str, code: str) -> RemoteActorError:
-    return RemoteActorError(
-        message, url=iri if isinstance(iri, str) else None, code=code
-    )
+@dataclass(frozen=True)
+class ActorProblem:
+    """One reason an actor document is not usable: the field, a code, why."""
+
+    field: str
+    code: str
+    reason: str
+
+
+class _Refusal(Exception):
+    def __init__(self, problem: ActorProblem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+def _refuse(field: str, code: str, reason: str) -> _Refusal:
+    return _Refusal(ActorProblem(field, code, reason))
 
 
 def key_entries(data: dict[str, Any], name: str) -> Iterator[dict[str, Any] | str]:
@@ -83,6 +98,21 @@ def key_entries(data: dict[str, Any], name: str) -> Iterator[dict[str, Any] | st
             yield item
 
 
+def actor_problems(data: dict[str, Any], fetched_from: str) -> list[ActorProblem]:
+    """Every rule ``data`` breaks as an actor fetched from ``fetched_from``.
+
+    Empty when the document is usable.  The diagnostics report each; the
+    fetching code only needs the first (:func:`validate_actor`).
+    """
+    found = []
+    for check in (_check_id, _check_type, _check_inbox, _check_keys):
+        try:
+            check(data, fetched_from)
+        except _Refusal as refusal:
+            found.append(refusal.problem)
+    return found
+
+
 def validate_actor(data: dict[str, Any], fetched_from: str) -> ActorFields:
     """Check the fields we rely on; return them, or raise with the reason.
 
@@ -90,39 +120,64 @@ def validate_actor(data: dict[str, Any], fetched_from: str) -> ActorFields:
     redirects), or the signer's id for a profile sent in a signed Update.
     The document's ``id`` must be exactly that: otherwise any server could
     publish a key and an inbox in someone else's name.  Raises
-    :class:`~vox_activity.exceptions.RemoteActorError` whose ``code`` says
-    which rule failed (used by the diagnostics).
+    :class:`~vox_activity.exceptions.RemoteActorError` whose ``code`` names
+    the first rule broken (:func:`actor_problems` lists them all).
     """
-    iri = data.get("id")
-    if iri != fetched_from or not is_iri(iri):
-        raise _problem(
-            fetched_from,
-            f"The document fetched from {fetched_from} has the id {iri!r}; an "
-            "actor must be served from its own id.",
-            "actor.id.mismatch",
-        )
-    if data.get("type") not in ACTOR_TYPES:
-        raise _problem(
-            iri, f"{iri} is a {data.get('type')!r}, not an actor.", "actor.type"
-        )
-    inbox = data.get("inbox")
-    if not is_iri(inbox):
-        raise _problem(iri, f"{iri} has no usable inbox.", "actor.inbox")
+    problems = actor_problems(data, fetched_from)
+    if problems:
+        first = problems[0]
+        raise RemoteActorError(first.reason, url=fetched_from, code=first.code)
+    iri = data["id"]
     endpoints = data.get("endpoints")
     shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
     keys, listed = _keys(data, iri)
-    if not any(k.purpose == "publicKey" for k in keys) and not listed:
-        raise _problem(
-            iri, f"{iri} has no publicKey with an id and a PEM.", "actor.key.missing"
-        )
     return ActorFields(
         iri=iri,
-        inbox=inbox,
+        inbox=data["inbox"],
         shared_inbox=shared if is_iri(shared) else "",
         preferred_username=str(data.get("preferredUsername") or "")[:255],
         keys=tuple(keys),
         listed_key_ids=frozenset(listed),
     )
+
+
+def _check_id(data: dict[str, Any], fetched_from: str) -> None:
+    iri = data.get("id")
+    if iri != fetched_from or not is_iri(iri):
+        raise _refuse(
+            "id",
+            "actor.id.mismatch",
+            f"The document fetched from {fetched_from} has the id {iri!r}; an "
+            "actor must be served from its own id.",
+        )
+
+
+def _check_type(data: dict[str, Any], fetched_from: str) -> None:
+    if data.get("type") not in ACTOR_TYPES:
+        raise _refuse(
+            "type",
+            "actor.type.invalid",
+            f"{data.get('id')} is a {data.get('type')!r}, not an actor.",
+        )
+
+
+def _check_inbox(data: dict[str, Any], fetched_from: str) -> None:
+    if not is_iri(data.get("inbox")):
+        raise _refuse(
+            "inbox", "actor.inbox.missing", f"{data.get('id')} has no usable inbox."
+        )
+
+
+def _check_keys(data: dict[str, Any], fetched_from: str) -> None:
+    claimed = data.get("id")
+    iri = claimed if isinstance(claimed, str) and is_iri(claimed) else fetched_from
+    keys, listed = _keys(data, iri)
+    if not any(k.purpose == "publicKey" for k in keys) and not listed:
+        raise _refuse(
+            "publicKey",
+            "actor.key.invalid",
+            f"{iri} has no publicKey with an id and a PEM.",
+        )
 
 
 def _keys(data: dict[str, Any], iri: str) -> tuple[list[KeyFields], set[str]]:
@@ -132,6 +187,7 @@ def _keys(data: dict[str, Any], iri: str) -> tuple[list[KeyFields], set[str]]:
     for entry in key_entries(data, "publicKey"):
         key_id = entry if isinstance(entry, str) else entry.get("id")
         _check_key_id(key_id, iri)
+        assert isinstance(key_id, str)
         listed.add(key_id)
         if isinstance(entry, dict):
             _check_owner(entry, iri, key_id)
@@ -148,23 +204,25 @@ def _keys(data: dict[str, Any], iri: str) -> tuple[list[KeyFields], set[str]]:
 
 def _check_key_id(key_id: Any, iri: str) -> None:
     if not is_iri(key_id):
-        raise _problem(iri, f"{iri} lists a key without a usable id.", "actor.key.id")
+        raise _refuse(
+            "publicKey", "actor.key.invalid", f"{iri} lists a key without a usable id."
+        )
     if not same_origin(key_id, iri):
-        raise _problem(
-            iri,
+        raise _refuse(
+            "publicKey",
+            "actor.key.invalid",
             f"{iri} lists the key {key_id}, which is on another server "
             f"({origin_of(key_id)}); a key must be on its actor's server.",
-            "actor.key.origin",
         )
 
 
 def _check_owner(entry: dict[str, Any], iri: str, key_id: str) -> None:
     owner = entry.get("owner", entry.get("controller", iri))
     if owner != iri:
-        raise _problem(
-            iri,
+        raise _refuse(
+            "publicKey",
+            "actor.key.invalid",
             f"The key {key_id} of {iri} says it belongs to {owner!r}.",
-            "actor.key.owner",
         )
 
 

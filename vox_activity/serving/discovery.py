@@ -33,7 +33,7 @@ from django.utils.html import escape
 from vox_activity import __version__
 from vox_activity.exceptions import Refused
 from vox_activity.models import IRI_MAX_LENGTH, Activity
-from vox_activity.protocol.acct import parse_acct
+from vox_activity.protocol.acct import acct_uri, parse_acct
 from vox_activity.protocol.iri import check_iri
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON
 from vox_activity.registration import hook
@@ -57,24 +57,10 @@ NODEINFO_JSON = f'application/json; profile="{NODEINFO_SCHEMA}#"'
 SOFTWARE_NAME = "vox-activity"
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-#: Characters percent-encoded in the name part of an ``acct:`` URI: those that
-#: would end it (``@``), break the URI, or start an escape.  Others, non-ASCII
-#: letters included, are written as they are, as Mastodon reads them.
-_ACCT_ESCAPED = frozenset('%@/?#[]"<>\\^`{|} ')
 _CORS = {"Access_Control_Allow_Origin": "*"}
 
 
 # --- WebFinger ----------------------------------------------------------------
-
-
-def acct_uri(name: str) -> str:
-    """``alice`` → ``acct:alice@<site domain>`` (RFC 7565)."""
-    user = "".join(f"%{ord(ch):02X}" if _escaped(ch) else ch for ch in name)
-    return f"acct:{user}@{site_domain()}"
-
-
-def _escaped(ch: str) -> bool:
-    return ch in _ACCT_ESCAPED or ord(ch) < 32 or ord(ch) == 127
 
 
 def webfinger_document(actor: Any) -> dict[str, Any]:
@@ -82,8 +68,9 @@ def webfinger_document(actor: Any) -> dict[str, Any]:
     registration = registration_for(actor)
     iri = actor_iri(actor)
     url = hook(registration, "get_activity_url")(actor) or iri  # as the actor's
+    username = hook(registration, "get_activity_username")
     return {
-        "subject": acct_uri(str(hook(registration, "get_activity_username")(actor))),
+        "subject": acct_uri(str(username(actor)), site_domain()),
         "aliases": list(dict.fromkeys([iri, url])),
         "links": [
             {"rel": "self", "type": ACTIVITY_JSON, "href": iri},
@@ -100,7 +87,7 @@ def instance_webfinger_document() -> dict[str, Any]:
     """
     iri = instance_actor_iri()
     return {
-        "subject": acct_uri(site_domain()),
+        "subject": acct_uri(site_domain(), site_domain()),
         "aliases": [iri],
         "links": [{"rel": "self", "type": ACTIVITY_JSON, "href": iri}],
     }
