@@ -55,8 +55,6 @@ def remote(db):
         domain="remote.example",
         inbox="https://remote.example/users/zed/inbox",
         shared_inbox="https://remote.example/inbox",
-        key_id="https://remote.example/users/zed#main-key",
-        public_key_pem="-",
         preferred_username="zed",
     )
 

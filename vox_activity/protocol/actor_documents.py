@@ -188,12 +188,15 @@ def _keys(data: dict[str, Any], iri: str) -> tuple[list[KeyFields], set[str]]:
         key_id = entry if isinstance(entry, str) else entry.get("id")
         _check_key_id(key_id, iri)
         assert isinstance(key_id, str)
-        listed.add(key_id)
         if isinstance(entry, dict):
             _check_owner(entry, iri, key_id)
-            pem = entry.get("publicKeyPem")
-            if key_id.partition("#")[0] == iri and isinstance(pem, str) and pem:
-                keys.append(KeyFields(key_id, "rsa", pem))
+        if key_id.partition("#")[0] != iri:
+            listed.add(key_id)  # a key document of its own, proven when fetched
+            continue
+        pem = entry.get("publicKeyPem") if isinstance(entry, dict) else None
+        if isinstance(pem, str) and pem:
+            listed.add(key_id)
+            keys.append(KeyFields(key_id, "rsa", pem))
     for entry in key_entries(data, "assertionMethod"):
         key = _multikey(entry, iri)
         if key is not None:

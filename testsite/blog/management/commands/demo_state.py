@@ -17,7 +17,7 @@ from vox_activity.models import (
     Delivery,
     Follow,
     InboxItem,
-    RemoteActor,
+    RemoteKey,
     StoredObject,
 )
 from vox_activity.site import site_origin
@@ -25,7 +25,7 @@ from vox_activity.site import site_origin
 
 def state() -> dict:
     now = timezone.now()
-    key_ids = dict(RemoteActor.objects.values_list("iri", "key_id"))
+    key_ids = dict(RemoteKey.objects.values_list("actor__iri", "key_id"))
     activities = [
         {
             "pk": row.pk,
