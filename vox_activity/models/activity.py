@@ -14,9 +14,11 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from ..activities import PUBLIC, public_view
+from ..protocol import html
 
 IRI_MAX_LENGTH = 2048
 
@@ -81,6 +83,27 @@ class Activity(models.Model):
     def to_ap(self) -> dict:
         """The JSON served to others: blind recipients (bto/bcc) removed."""
         return public_view(self.data)
+
+    # --- Received text, safe to show (vox_activity.protocol.html) ----------
+    # Each reads the embedded object's field first, then the activity's own;
+    # ``data`` keeps the JSON as received.
+
+    @property
+    def safe_content(self) -> SafeString:
+        """``content`` (or ``contentMap``) sanitised, marked safe for templates."""
+        return mark_safe(html.sanitize_html(html.activity_field(self.data, "content")))  # noqa: S308
+
+    @property
+    def safe_summary(self) -> SafeString:
+        """``summary`` (or ``summaryMap``) sanitised, marked safe for templates."""
+        return mark_safe(html.sanitize_html(html.activity_field(self.data, "summary")))  # noqa: S308
+
+    @property
+    def plain_name(self) -> str:
+        """``name`` (or ``nameMap``) as plain text, for templates to escape."""
+        return html.plain_text(html.activity_field(self.data, "name"))
+
+    # --- end of received text ----------------------------------------------
 
 
 class InboxItemQuerySet(models.QuerySet):
@@ -152,6 +175,22 @@ class InboxItem(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    # --- Received text, safe to show: the activity's (see Activity) --------
+
+    @property
+    def safe_content(self) -> SafeString:
+        return self.activity.safe_content
+
+    @property
+    def safe_summary(self) -> SafeString:
+        return self.activity.safe_summary
+
+    @property
+    def plain_name(self) -> str:
+        return self.activity.plain_name
+
+    # --- end of received text ----------------------------------------------
 
 
 class ReportManager(models.Manager):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from ..protocol import html
 from .activity import IRI_MAX_LENGTH
 
 
@@ -42,6 +44,26 @@ class StoredObject(models.Model):
             "formerType": self.type,
             "deleted": format_datetime(self.deleted_at or timezone.now()),
         }
+
+    # --- Received text, safe to show (vox_activity.protocol.html) ----------
+    # ``data`` keeps the JSON as received.
+
+    @property
+    def safe_content(self) -> SafeString:
+        """``content`` (or ``contentMap``) sanitised, marked safe for templates."""
+        return mark_safe(html.sanitize_html(html.localized_value(self.data, "content")))  # noqa: S308
+
+    @property
+    def safe_summary(self) -> SafeString:
+        """``summary`` (or ``summaryMap``) sanitised, marked safe for templates."""
+        return mark_safe(html.sanitize_html(html.localized_value(self.data, "summary")))  # noqa: S308
+
+    @property
+    def plain_name(self) -> str:
+        """``name`` (or ``nameMap``) as plain text, for templates to escape."""
+        return html.plain_text(html.localized_value(self.data, "name"))
+
+    # --- end of received text ----------------------------------------------
 
 
 class Block(models.Model):
