@@ -9,18 +9,20 @@ pages' URLs: asked for ActivityPub JSON, :func:`article` and :func:`comment`
 answer with the object (``__activity__()``).  A deleted comment's IRI answers
 410 Gone with a Tombstone: vox_activity's middleware does that before this
 module is reached, from the Delete that was published.
-"""
 
-import html
+Whatever the inbox page shows of an activity is received text: it goes
+through vox_activity's sanitiser (``protocol.html``, the ``activity_html``
+and ``activity_text`` template filters), never into the page raw.
+"""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import strip_tags
 from django.views.decorators.vary import vary_on_headers
 
 from vox_activity.models import InboxItem
+from vox_activity.protocol.html import localized_value, plain_text
 from vox_activity.protocol.vocabulary import build_context, to_json
 from vox_activity.registry import actor_iri, actor_path, endpoint_iri
 from vox_activity.serving.responses import accepts_activity_json, activity_response
@@ -108,32 +110,34 @@ def inbox(request):
 
 
 def _inbox_row(item):
+    """What the inbox template shows of an item; its HTML is sanitised there."""
     data = item.activity.data if isinstance(item.activity.data, dict) else {}
-    actor = data.get("actor") or ""
+    actor = data.get("actor")
+    if isinstance(actor, dict):
+        actor = actor.get("id")
     activity_object = data.get("object")
     if isinstance(activity_object, dict):
-        object_name = activity_object.get("name") or activity_object.get("content")
+        embedded = activity_object
+        object_name = plain_text(localized_value(embedded, "name"))
         object_url = activity_object.get("url") or activity_object.get("id")
     else:
-        object_name = object_url = activity_object
+        embedded = None
+        object_name = plain_text(activity_object)
+        object_url = activity_object
     return {
         "item": item,
         "iri": item.activity.iri,
         "type": item.activity.type,
-        "name": _plain(data.get("name")),
-        "summary": _plain(data.get("summary")),
+        # The activity's own fields (a notification's subject and body)...
+        "data": data,
+        "name": plain_text(localized_value(data, "name")),
+        # ...and its embedded object's (the Note of a Create, the Article...).
+        "object": embedded,
+        "object_name": object_name,
+        "object_url": _web_link(object_url),
         # A local actor is shown (and linked) by its path, /~bob/: its page.
         "actor": local_path(actor) or _web_link(actor),
-        "object_name": _plain(object_name),
-        "object_url": _web_link(object_url),
     }
-
-
-def _plain(value):
-    """Activity text is HTML (escaped template output): show it as plain text."""
-    if not isinstance(value, str):
-        return ""
-    return html.unescape(strip_tags(value))
 
 
 def _web_link(value):

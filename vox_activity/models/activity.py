@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vox_activity.models.fields import IRI_MAX_LENGTH, IriField, clip
+from vox_activity.models.text import ReceivedText
+from vox_activity.protocol import html
 from vox_activity.protocol.vocabulary import PUBLIC, iri_of, is_public, public_view
 
 #: Longest ``type`` stored (longer names are cut; they are unknown types).
@@ -95,7 +97,7 @@ def _first(value: Any) -> Any:
     return value
 
 
-class Activity(models.Model):
+class Activity(ReceivedText, models.Model):
     """One activity: created here by a notification, or (later) received."""
 
     uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
@@ -142,6 +144,10 @@ class Activity(models.Model):
     def to_ap(self) -> dict:
         """The JSON served to others: blind recipients (bto/bcc) removed."""
         return public_view(self.data)
+
+    def text_field(self, field: str) -> str | None:
+        """The embedded object's ``field`` first, then the activity's own."""
+        return html.activity_field(self.data, field)
 
     def mark_undone(self) -> None:
         """Its actor took it back (Undo): keep the row, note when."""
@@ -224,7 +230,7 @@ class InboxItemQuerySet(models.QuerySet["InboxItem"]):
         return self.order_by("-id")
 
 
-class InboxItem(models.Model):
+class InboxItem(ReceivedText, models.Model):
     """An activity in a local actor's inbox, with its read state."""
 
     owner_type = models.ForeignKey(
@@ -269,6 +275,9 @@ class InboxItem(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    def text_field(self, field: str) -> str | None:
+        return self.activity.text_field(field)
 
 
 class ReportManager(models.Manager):

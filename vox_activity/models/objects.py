@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from vox_activity.exceptions import Refused
 from vox_activity.models.fields import IriField, clip
+from vox_activity.models.text import ReceivedText
+from vox_activity.protocol import html
 from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
 
 TYPE_MAX_LENGTH = 64
@@ -110,7 +112,7 @@ def _former_type(former: Any) -> str:
     return object_type(former)
 
 
-class StoredObject(models.Model):
+class StoredObject(ReceivedText, models.Model):
     """The latest known state of an object by IRI, local or remote."""
 
     iri = IriField(_("IRI"), unique=True)
@@ -143,6 +145,9 @@ class StoredObject(models.Model):
         self.type = object_type(document, self.type)
         self.updated = timezone.now()
         self.save(update_fields=["data", "type", "updated"])
+
+    def text_field(self, field: str) -> str | None:
+        return html.localized_value(self.data, field)
 
     def tombstone(self) -> dict[str, Any]:
         return {
