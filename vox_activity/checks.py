@@ -8,6 +8,12 @@ from __future__ import annotations
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
+from django.urls import NoReverseMatch, reverse
+
+from vox_activity.protocol.usernames import username_problem
+from vox_activity.registration import hook
+from vox_activity.registry import actor_models, federated_username, registration_for
 
 BACKEND_PATH = "vox_activity.backend.Backend"
 MIDDLEWARE_PATH = "vox_activity.middleware.ActivityPubMiddleware"
@@ -122,3 +128,96 @@ def check_site_domain(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.urls)
+def check_urls(app_configs=None, **kwargs):
+    """``vox_activity.urls`` must be included: activity IRIs are reversed from it."""
+    try:
+        reverse("vox_activity:shared-inbox")
+    except NoReverseMatch:
+        return [
+            checks.Error(
+                "vox_activity's URLs are not included, so activities have no IRIs "
+                "and the shared inbox, WebFinger and NodeInfo are not served.",
+                hint='Add path("", include("vox_activity.urls")) to the root '
+                "URLconf (at the site's root: /.well-known/ must be reachable).",
+                id="vox_activity.E006",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.compatibility)
+def check_actor_registrations(app_configs=None, **kwargs):
+    """At least one actor model, and every actor regex reversible."""
+    found = []
+    models = actor_models()
+    if not models:
+        found.append(
+            checks.Warning(
+                "No model is registered as an actor, so nothing can send or "
+                "receive activities.",
+                hint="Register one in an AppConfig.ready(): objects.add(User, "
+                'ActorRegistration, regex=r"^~(?P<username>[\\w.-]+)/$") '
+                "(see docs/actors.rst).",
+                id="vox_activity.W005",
+            )
+        )
+    for model, item in models:
+        problem = _irreversible(item)
+        if problem:
+            found.append(
+                checks.Error(
+                    f"The URL regex of {model._meta.label} cannot be reversed "
+                    f"into actor IRIs: {problem}",
+                    hint='Use only named groups, e.g. r"^~(?P<username>[\\w.-]+)/$", '
+                    "each naming a field of the model.",
+                    obj=model,
+                    id="vox_activity.E007",
+                )
+            )
+    return found
+
+
+def _irreversible(item) -> str:
+    """Why a registry item's regex cannot give actor paths ('' if it can)."""
+    pattern = item.matcher.regex
+    if pattern.groups != len(pattern.groupindex):
+        return "it has unnamed groups."
+    if not pattern.groupindex:
+        return "it has no named group to fill in."
+    return ""
+
+
+@checks.register(checks.Tags.database)
+def check_usernames(app_configs=None, **kwargs):
+    """Actors whose usernames other servers cannot use (``check --database``)."""
+    found = []
+    for model, _item in actor_models():
+        try:
+            rows = list(model._default_manager.all()[:USERNAME_CHECK_LIMIT])
+        except DatabaseError:  # not migrated yet: nothing to check
+            continue
+        bad = [row for row in rows if federated_username(row) is None]
+        if not bad:
+            continue
+        username = hook(registration_for(bad[0]), "get_activity_username")
+        examples = ", ".join(repr(str(username(row))) for row in bad[:3])
+        found.append(
+            checks.Warning(
+                f"{len(bad)} {model._meta.verbose_name_plural} have usernames other "
+                f"servers cannot use, e.g. {examples}: "
+                f"{username_problem(str(username(bad[0])))}  They are not federated.",
+                hint="Map them to federatable names in the registration's "
+                "get_activity_username() (and back in get_activity_actor_by_"
+                "username()), or rename them (docs/actors.rst).",
+                obj=model,
+                id="vox_activity.W006",
+            )
+        )
+    return found
+
+
+#: Rows per actor model the username check reads.
+USERNAME_CHECK_LIMIT = 10_000

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django_vox import registry as vox_registry
 from django_vox.registry import Registration
 
+from vox_activity.protocol.usernames import is_federatable_username
 from vox_activity.registration import ActorAddress, ActorRegistration, hook
 from vox_activity.site import absolute_iri, local_path, site_domain
 
@@ -179,8 +180,8 @@ def actor_for_username(name: str) -> Any | None:
     ``get_activity_username()``.  A candidate counts only if it is an actor
     and its ``get_activity_username()`` is ``name``.
     """
-    if not isinstance(name, str) or not name:
-        return None
+    if not isinstance(name, str) or not is_federatable_username(name):
+        return None  # never a name another server could look up or show
     for model, item in actor_models():
         registration = item.registration
         finder = getattr(registration, "get_activity_actor_by_username", None)
@@ -216,6 +217,21 @@ def actor_for_username(name: str) -> Any | None:
         if len(found) == 1:
             return found[0][1]
     return None
+
+
+def federated_username(instance: Any) -> str | None:
+    """The actor's ``preferredUsername`` if other servers can use it, else None.
+
+    Mastodon refuses remote accounts whose names break its rules
+    (:mod:`vox_activity.protocol.usernames`); a name with ``@`` would even be
+    read as someone on another server.  Such an actor is not federated: no
+    WebFinger answer, no actor document, no deliveries; its local inbox
+    works as before.  A site maps names it wants federated in its
+    registration's ``get_activity_username`` (and finds them back with
+    ``get_activity_actor_by_username``).
+    """
+    name = str(hook(registration_for(instance), "get_activity_username")(instance))
+    return name if is_federatable_username(name) else None
 
 
 @dataclass(frozen=True)
@@ -356,6 +372,7 @@ __all__ = [
     "actor_for_username",
     "actor_iri",
     "endpoint_iri",
+    "federated_username",
     "followers_iri",
     "instance_actor_iri",
     "is_actor",

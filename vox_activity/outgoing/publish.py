@@ -19,6 +19,7 @@ model and their inbox items are bulk-inserted.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from vox_activity.outgoing.delivery import (
     schedule_remote_delivery,
 )
 from vox_activity.protocol.vocabulary import (
+    PUBLIC,
     address_iri,
     as_list,
     build_context,
@@ -42,7 +44,11 @@ from vox_activity.protocol.vocabulary import (
     normalise_public,
     recipients_of,
 )
-from vox_activity.registry import resolve_local_actors
+from vox_activity.registry import (
+    actor_for_iri,
+    federated_username,
+    resolve_local_actors,
+)
 from vox_activity.site import absolute_iri, local_path
 
 __all__ = [
@@ -52,6 +58,9 @@ __all__ = [
     "plan_publication",
     "publish",
 ]
+
+
+logger = logging.getLogger(__name__)
 
 
 def activity_iri(activity_uuid: uuid.UUID) -> str:
@@ -89,6 +98,13 @@ def plan_publication(
     )
     local_actors = resolve_local_actors(wanted)
     others = [iri for iri in wanted if iri not in local_actors]
+    if others and not _federates(iri_of(data.get("actor"))):
+        logger.warning(
+            "Not delivering a %s by %s to other servers: its username cannot federate.",
+            data.get("type"),
+            iri_of(data.get("actor")),
+        )
+        others = [iri for iri in others if iri == PUBLIC]
     remote_actors = prepare_remote_delivery(others, fetch=fetch)
 
     activity_uuid = uuid.uuid4()
@@ -114,6 +130,12 @@ def plan_publication(
         remote_addresses=others,
         remote_actors=remote_actors,
     )
+
+
+def _federates(actor_iri: str) -> bool:
+    """Can other servers know this actor?  (Remote or unknown IRIs: yes.)"""
+    local = actor_for_iri(actor_iri) if actor_iri else None
+    return local is None or federated_username(local) is not None
 
 
 def commit_publication(plan: Publication) -> Activity:

@@ -42,6 +42,7 @@ from vox_activity.registry import (
     actor_for_username,
     actor_iri,
     actor_models,
+    federated_username,
     instance_actor_iri,
     registration_for,
 )
@@ -101,8 +102,10 @@ def _from_iri(iri: str) -> dict[str, Any]:
     if absolute_iri(path).rstrip("/") == instance_actor_iri().rstrip("/"):
         return instance_webfinger_document()
     actor = actor_for_iri(iri)
-    if actor is None:
-        raise Refused(404, "No actor on this site has that IRI.")
+    if actor is None or federated_username(actor) is None:
+        raise Refused(
+            404, "No actor on this site has that IRI (or its name cannot federate)."
+        )
     return webfinger_document(actor)
 
 

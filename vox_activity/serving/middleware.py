@@ -20,6 +20,7 @@ from vox_activity.models import StoredObject
 from vox_activity.registry import (
     actor_for_path,
     declares_actors,
+    federated_username,
     match_path,
     registration_for,
     split_endpoint,
@@ -91,4 +92,19 @@ class ActivityPubMiddleware:
             if request.method in ("GET", "HEAD"):
                 return deleted_object_response(request, path)
             return None
+        if _faces_other_servers(request, endpoint) and not federated_username(actor):
+            return error_response(
+                404,
+                "This actor is not federated: its username cannot be used by "
+                "other servers.",
+            )
         return ACTOR_VIEWS[endpoint](request, actor)
+
+
+def _faces_other_servers(request: HttpRequest, endpoint: str | None) -> bool:
+    """Everything but the owner reading its inbox or posting to its outbox."""
+    if endpoint == "inbox":
+        return request.method == "POST"
+    if endpoint == "outbox":
+        return request.method != "POST"
+    return True
