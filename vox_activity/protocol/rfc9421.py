@@ -9,6 +9,16 @@ RFC 9421 half: pure cryptography and header rules, no models, no database,
 no network.  Fetching the key named by :func:`key_id_of` and deciding which
 actor may post stay with the callers, as for draft-cavage.
 
+The API, from the top
+    :func:`signature_scheme_of` (or :func:`has_rfc9421_signature`) says which
+    scheme a request uses; :func:`key_id_of` names the key to fetch;
+    :func:`verify_request` applies our rules and returns :class:`Verified`;
+    :func:`sign_request` returns the headers to send.  Underneath, with no
+    policy: :func:`parse_signatures`, :func:`select_signature`,
+    :func:`signature_base`, :func:`verify_signature` and
+    :func:`create_signature` (what the RFC's test vectors exercise), and
+    :func:`content_digest` / :func:`check_content_digest` for RFC 9530.
+
 Structured Fields
     ``Signature-Input``, ``Signature`` and ``Content-Digest`` are RFC 8941/9651
     Structured Field Dictionaries, and the ``@signature-params`` line of the
