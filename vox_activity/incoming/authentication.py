@@ -1,12 +1,21 @@
-"""Who sent this POST?  Its signature, checked with a key proven to be the signer's.
+"""Who sent this POST, and who speaks in it?  Signatures, checked with proven keys.
 
-The ``Signature`` header is parsed once: its key id is needed first (to count
-the request against its server's allowance and to find the key), and the
-parsed form is then verified.  The key is found by
-:func:`vox_activity.net.remote_keys.verification_key` under a request budget
-(:mod:`vox_activity.net.budget`): a key that cannot be had in time means
-401, which the sender retries.  A key that no longer verifies is refetched
-once (it may have been rotated), at most once a minute per key.
+Two questions, answered in that order:
+
+1. **Who signed the request?**  An HTTP signature, RFC 9421 (``Signature-Input``,
+   as Fedify sends first) or draft-cavage (``Signature``, as Mastodon sends),
+   checked with a key proven to be its actor's
+   (:func:`vox_activity.net.remote_keys.verification_key`).  The key is found
+   under a request budget (:mod:`vox_activity.net.budget`): a key that cannot
+   be had in time means 401, which the sender retries.  A key that no longer
+   verifies is refetched once (it may have been rotated), at most once a
+   minute per key.  The header is parsed once; its key id is counted against
+   the sender's allowance before anything is fetched (429).
+2. **Whose activity is it?**  The signer's, normally.  An activity whose
+   ``actor`` is someone else (a relay, a forwarded reply) is accepted only
+   with an Object Integrity Proof (FEP-8b32, ``eddsa-jcs-2022``) by that
+   actor, checked with a key from the actor's own ``assertionMethod``.
+   Otherwise 403.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db.models import Q
 from django.http import HttpRequest
 
@@ -29,19 +40,31 @@ from vox_activity.incoming.throttle import throttle
 from vox_activity.models import RemoteActor, RemoteKey
 from vox_activity.net.budget import request_budget
 from vox_activity.net.remote_keys import verification_key
-from vox_activity.protocol import cavage
+from vox_activity.protocol import cavage, proofs, rfc9421
+from vox_activity.protocol.iri import check_iri
 from vox_activity.protocol.vocabulary import iri_of
+from vox_activity.site import site_scheme
 
-__all__ = ["Signed", "authenticate", "parse_signature", "signed_headers"]
+__all__ = ["Authenticated", "Signed", "authenticate", "parse_signature"]
 
 
 @dataclass(frozen=True)
 class Signed:
-    """A parsed signature: which scheme, which key, the parsed parameters."""
+    """A parsed HTTP signature: its scheme, key id, and parsed parameters."""
 
     scheme: str
     key_id: str
-    params: Any
+    params: Any = None
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """Who signed the request, and the actor the activity is proven to be by."""
+
+    signer: RemoteActor
+    actor: RemoteActor
+    #: How ``actor`` was proven: ``"http-signature"`` or ``"integrity-proof"``.
+    proven_by: str
 
 
 def signed_headers(request: HttpRequest) -> dict[str, str]:
@@ -55,34 +78,53 @@ def signed_headers(request: HttpRequest) -> dict[str, str]:
     return headers
 
 
+def target_uri(request: HttpRequest) -> str:
+    """The URI the sender addressed: the site's public scheme, host and path."""
+    return f"{site_scheme()}://{request.get_host()}{request.get_full_path()}"
+
+
 def parse_signature(headers: Mapping[str, str]) -> Signed | None:
     """The request's signature, parsed; None when it is not signed."""
-    lowered = {name.lower(): value for name, value in headers.items()}
-    raw = lowered.get("signature")
-    if raw is None:
-        return None
-    params = cavage.parse_signature_header(raw)
-    return Signed("cavage", params.key_id, params)
+    scheme = rfc9421.signature_scheme_of(headers)
+    if scheme == "rfc9421":
+        key_id = rfc9421.key_id_of(headers)
+        if not key_id:
+            raise SignatureError("no signature we can check in Signature-Input")
+        return Signed("rfc9421", key_id)
+    if scheme == "cavage":
+        lowered = {name.lower(): value for name, value in headers.items()}
+        params = cavage.parse_signature_header(lowered["signature"])
+        return Signed("cavage", params.key_id, params)
+    return None
 
 
-def authenticate(request: HttpRequest, data: dict[str, Any]) -> RemoteActor:
-    """The remote actor whose key signed ``request``; 401/429, or Dropped."""
+def authenticate(request: HttpRequest, data: dict[str, Any]) -> Authenticated:
+    """The signer of ``request`` and the proven actor of ``data``.
+
+    Raises :class:`Refused` (401 unsigned or badly signed, 403 when the
+    actor is not proven, 429 over the allowance) or :class:`Dropped`.
+    """
     headers = signed_headers(request)
     try:
         signed = parse_signature(headers)
     except SignatureError as exc:
-        raise Refused(401, f"Bad Signature header: {exc.reason}") from exc
+        raise Refused(401, f"Bad signature header: {exc.reason}") from exc
     if signed is None:
         raise Refused(401, "The request is not signed (no Signature header).")
     throttle(signed.key_id, request)
-    actor = iri_of(data.get("actor"))
+    actor_iri = iri_of(data.get("actor"))
     deletes_itself = (
-        data.get("type") == "Delete" and iri_of(data.get("object")) == actor
+        data.get("type") == "Delete" and iri_of(data.get("object")) == actor_iri
     )
-    if deletes_itself and not _known_sender(signed.key_id, actor):
+    if deletes_itself and not _known_sender(signed.key_id, actor_iri):
         raise Dropped  # a deleted account we never knew: nothing to undo
     with request_budget():
-        return _verified_signer(request, headers, signed)
+        signer = _verified_signer(request, headers, signed)
+        if actor_iri == signer.iri:
+            return Authenticated(signer, signer, "http-signature")
+        check_iri(actor_iri, "actor")
+        actor = _proven_actor(data, actor_iri, signer)
+    return Authenticated(signer, actor, "integrity-proof")
 
 
 def _known_sender(key_id: str, actor: str) -> bool:
@@ -97,19 +139,13 @@ def _known_sender(key_id: str, actor: str) -> bool:
 def _verified_signer(
     request: HttpRequest, headers: dict[str, str], signed: Signed
 ) -> RemoteActor:
-    try:
-        key = verification_key(signed.key_id)
-    except RemoteActorError as exc:
-        raise Refused(401, f"The signing key could not be fetched: {exc}") from exc
+    key = _fetch(signed.key_id, "publicKey")
     try:
         _verify(request, headers, signed, key.public_key_pem)
         return key.actor
     except KeyMismatch as first:
-        try:  # perhaps the key was rotated: fetch it again (rate-limited)
-            fresh = verification_key(signed.key_id, refresh=True)
-        except RemoteActorError:
-            fresh = key
-        if fresh.public_key_pem == key.public_key_pem:
+        fresh = _refetched(signed.key_id, key)
+        if fresh is None:
             raise Refused(401, f"Bad signature: {first.reason}") from first
         try:
             _verify(request, headers, signed, fresh.public_key_pem)
@@ -120,9 +156,33 @@ def _verified_signer(
         raise Refused(401, f"Bad signature: {exc.reason}") from exc
 
 
+def _fetch(key_id: str, purpose: str) -> RemoteKey:
+    try:
+        key = verification_key(key_id)
+    except RemoteActorError as exc:
+        raise Refused(401, f"The signing key could not be fetched: {exc}") from exc
+    if key.purpose != purpose:
+        raise Refused(401, f"{key_id} is not a key for this kind of signature.")
+    return key
+
+
+def _refetched(key_id: str, key: RemoteKey) -> RemoteKey | None:
+    """The key fetched again if it changed (rotation), else None."""
+    try:
+        fresh = verification_key(key_id, refresh=True)
+    except RemoteActorError:
+        return None
+    return fresh if fresh.public_key_pem != key.public_key_pem else None
+
+
 def _verify(
     request: HttpRequest, headers: dict[str, str], signed: Signed, pem: str
 ) -> None:
+    if signed.scheme == "rfc9421":
+        rfc9421.verify_request(
+            request.method or "POST", target_uri(request), headers, request.body, pem
+        )
+        return
     cavage.verify_request(
         request.method or "POST",
         request.get_full_path(),
@@ -131,3 +191,51 @@ def _verify(
         pem,
         params=signed.params,
     )
+
+
+def _proven_actor(
+    data: dict[str, Any], actor_iri: str, signer: RemoteActor
+) -> RemoteActor:
+    """The activity's actor, proven by its integrity proof (FEP-8b32), or 403."""
+    try:
+        proof = proofs.proof_of(data)
+    except SignatureError as exc:
+        raise Refused(401, f"Bad integrity proof: {exc.reason}") from exc
+    if proof is None:
+        raise Refused(
+            403,
+            f"The request is signed by {signer.iri}, not by the activity's actor, "
+            "and the activity carries no integrity proof by its actor.",
+        )
+    method = proof.get("verificationMethod")
+    if not isinstance(method, str) or method.partition("#")[0] != actor_iri:
+        raise Refused(403, "The integrity proof is not by the activity's actor.")
+    key = _fetch(method, "assertionMethod")
+    if not _proof_holds(data, proof, key):
+        fresh = _refetched(method, key)  # perhaps the key was rotated
+        if fresh is None or not _proof_holds(data, proof, fresh):
+            raise Refused(
+                401, "The integrity proof does not verify with its actor's key."
+            )
+        key = fresh
+    if key.actor.iri != actor_iri:
+        raise Refused(403, "The integrity proof is not by the activity's actor.")
+    return key.actor
+
+
+def _proof_holds(data: dict[str, Any], proof: dict[str, Any], key: RemoteKey) -> bool:
+    """Does ``key`` verify ``proof``?  Malformed proofs are refused (401)."""
+    try:
+        proofs.verify_proof(data, _ed25519(key.public_key_pem), proof=proof)
+    except KeyMismatch:
+        return False
+    except SignatureError as exc:
+        raise Refused(401, f"Bad integrity proof: {exc.reason}") from exc
+    return True
+
+
+def _ed25519(pem: str) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem.encode("ascii"))
+    if not isinstance(key, Ed25519PublicKey):
+        raise SignatureError("the proof key is not an Ed25519 key")
+    return key

@@ -63,8 +63,8 @@ def receive(request: HttpRequest) -> None:
     4xx to answer.  The inbox views turn these into responses.
     """
     data = read_activity(request)
-    signer = authenticate(request, data)
-    incoming = accept_claims(data, signer)
+    authenticated = authenticate(request, data)
+    incoming = accept_claims(data, authenticated.actor)
     process(incoming)
 
 
@@ -84,10 +84,11 @@ def read_activity(request: HttpRequest) -> dict[str, Any]:
 
 
 def accept_claims(data: dict[str, Any], signer: RemoteActor) -> Incoming:
-    """Check what the activity claims against who signed it; the trusted view.
+    """Check what the activity claims against its proven actor; the trusted view.
 
-    Raises :class:`Refused` (400 for malformed claims, 403 for an activity
-    signed by someone else than its actor).
+    ``signer`` is the actor proven to speak (by the HTTP signature, or the
+    activity's integrity proof).  Raises :class:`Refused` (400 for
+    malformed claims, 403 for an activity by someone else).
     """
     actor = check_iri(iri_of(data.get("actor")), "actor")
     if actor != signer.iri:

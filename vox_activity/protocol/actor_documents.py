@@ -27,8 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vox_activity.exceptions import RemoteActorError
+from cryptography.hazmat.primitives import serialization
+
+from vox_activity.exceptions import RemoteActorError, SignatureError
 from vox_activity.protocol.iri import is_iri, origin_of, same_origin
+from vox_activity.protocol.multikey import decode_public_key
 
 __all__ = [
     "ACTOR_TYPES",
@@ -241,4 +244,13 @@ def _multikey(entry: dict[str, Any] | str, iri: str) -> KeyFields | None:
     key_id = entry.get("id")
     _check_key_id(key_id, iri)
     _check_owner(entry, iri, key_id)
-    return None  # Ed25519 keys are read once multikey decoding lands
+    if key_id.partition("#")[0] != iri:
+        return None
+    try:
+        public = decode_public_key(entry.get("publicKeyMultibase"))
+    except SignatureError:
+        return None
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+    return KeyFields(key_id, "ed25519", pem, purpose="assertionMethod")
