@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Developer entry point: ``python3 dev.py demo`` and ``python3 dev.py test``.
+"""Developer entry point: ``python3 dev.py demo``, ``test`` and ``check-install``.
 
 Only the standard library is used here, so the two quick-start commands work on
 a fresh machine that has nothing but Python.  Everything else is installed into
@@ -10,19 +10,26 @@ a fresh machine that has nothing but Python.  Everything else is installed into
 * ``.venvs/django6``   - Django 6.x on Python 3.12+ (found on PATH or in pyenv).
 
 ``test`` runs, for every environment: ``makemigrations --check`` and pytest on
-SQLite, and on PostgreSQL too when ``DATABASE_URL`` is set; then ruff and the
-Sphinx build (warnings are errors) once.  It ends with one summary line.
+SQLite, and on PostgreSQL too when ``DATABASE_URL`` is set; then ruff, the
+Sphinx build (warnings are errors) and the packaging check (build, ``twine
+check``, what the sdist and the wheel hold) once.  It ends with one summary line.
+
+``check-install`` follows the install recipes of ``docs/installation.rst`` in
+fresh virtual environments (``devtools/install_recipe.py``); it downloads the
+dependencies, so it is a command of its own rather than part of ``test``.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -94,6 +101,20 @@ def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(p or 0) for p in match.groups()) if match else (0,)
 
 
+def real_interpreter(name: str) -> str | None:
+    """The interpreter ``name`` runs, shims (pyenv) resolved; None if it fails."""
+    try:
+        return subprocess.run(
+            [name, "-c", "import sys; print(sys.executable)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def venv_python(path: Path) -> Path:
     return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
@@ -108,6 +129,27 @@ def ensure_uv() -> Path:
     return uv
 
 
+def project_stamp() -> str:
+    """What of ``pyproject.toml`` an environment is built from.
+
+    The ``[project]`` table (dependencies, extras) and how the package is built
+    (``[build-system]``, ``[tool.setuptools]``): a change there rebuilds the
+    environments; a change to the ruff or pytest configuration does not.
+    """
+    text = (ROOT / "pyproject.toml").read_text()
+    try:
+        import tomllib
+    except ImportError:  # dev.py itself may run on a Python older than 3.11
+        return text
+    data = tomllib.loads(text)
+    wanted = {
+        "build-system": data.get("build-system"),
+        "project": data.get("project"),
+        "setuptools": data.get("tool", {}).get("setuptools"),
+    }
+    return json.dumps(wanted, sort_keys=True)
+
+
 def ensure_environment(name: str) -> Path | None:
     """Create or update ``.venvs/<name>`` from its lock file; None if no Python."""
     lock, minimum = ENVIRONMENTS[name]
@@ -117,7 +159,7 @@ def ensure_environment(name: str) -> Path | None:
     uv = ensure_uv()
     target = VENVS / name
     stamp = target / ".locked-from"
-    inputs = [interpreter, (ROOT / lock).read_text(), (ROOT / "setup.cfg").read_text()]
+    inputs = [interpreter, (ROOT / lock).read_text(), project_stamp()]
     wanted = "\n".join(inputs)
     if stamp.exists() and stamp.read_text() == wanted:
         return venv_python(target)
@@ -165,10 +207,51 @@ class Tally:
         if code:
             self.problems.append(f"pytest [{label}] exited {code}")
 
-    def step(self, label: str, cmd: list, env: dict | None = None) -> None:
+    def step(self, label: str, cmd: list, env: dict | None = None) -> bool:
         say(label)
         if run(cmd, cwd=ROOT, env=env):
             self.problems.append(label)
+            return False
+        return True
+
+
+def packaging_steps(tally: Tally, python: Path) -> None:
+    """Build the sdist and the wheel, as a release would, and check them.
+
+    ``python -m build`` builds the sdist, then the wheel from the sdist (so a
+    file the sdist lacks fails here), from a clean copy of the clone (see
+    ``devtools.distributions.clean_copy``), without build isolation: setuptools
+    comes from the lock file, so the step is quick and needs no network.
+    ``VALIDATE_PYPROJECT_NO_NETWORK`` keeps setuptools from downloading
+    PyPI's classifier list; it validates them with ``trove-classifiers``.
+    """
+    env = {**os.environ, "VALIDATE_PYPROJECT_NO_NETWORK": "1"}
+    with tempfile.TemporaryDirectory(prefix="vox-dist-") as tmp:
+        source, outdir = Path(tmp) / "source", Path(tmp) / "dist"
+        copy = [python, "-m", "devtools.distributions", "copy", source]
+        if not tally.step("packaging: a clean copy of the clone", copy):
+            return
+        build = [
+            python,
+            "-m",
+            "build",
+            "--no-isolation",
+            "--quiet",
+            "--outdir",
+            outdir,
+            source,
+        ]
+        if not tally.step("packaging: python -m build", build, env=env):
+            return
+        built = sorted(Path(outdir).iterdir())
+        tally.step(
+            "packaging: twine check",
+            [python, "-m", "twine", "check", "--strict", *built],
+        )
+        tally.step(
+            "packaging: what the sdist and the wheel hold",
+            [python, "-m", "devtools.distributions", outdir],
+        )
 
 
 def command_test(options: argparse.Namespace) -> int:
@@ -222,6 +305,7 @@ def command_test(options: argparse.Namespace) -> int:
                 VENVS / "docs-html",
             ],
         )
+        packaging_steps(tally, python)
 
     say("summary")
     for problem in tally.problems:
@@ -230,6 +314,42 @@ def command_test(options: argparse.Namespace) -> int:
     if not pythons:
         return 1
     return 1 if (tally.problems or tally.failed) else 0
+
+
+def command_check_install(options: argparse.Namespace) -> int:
+    """Follow docs/installation.rst's recipes in fresh environments."""
+    from devtools.install_recipe import check_recipes
+
+    if options.python:
+        python = real_interpreter(options.python)
+        if python is None:
+            sys.exit(f"dev.py: {options.python!r} is not a Python that runs.")
+    else:
+        python = find_python((3, 11))
+        if python is None:
+            sys.exit("dev.py: check-install needs Python 3.11 or newer.")
+    workdir = Path(tempfile.mkdtemp(prefix="vox-install-"))
+    say(f"following docs/installation.rst's recipes with {python} in {workdir}")
+    try:
+        results = check_recipes(
+            doc=ROOT / "docs" / "installation.rst",
+            root=ROOT,
+            python=str(python),
+            uv=ensure_uv(),
+            workdir=workdir,
+            only=options.recipe,
+        )
+    finally:
+        if options.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    say("summary")
+    for name, problems in results.items():
+        print(f"{name}: {'ok' if not problems else 'FAILED'}")
+        for problem in problems:
+            print(f"    {problem}")
+    return 1 if any(results.values()) else 0
 
 
 def command_demo(options: argparse.Namespace) -> int:
@@ -250,7 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(ENVIRONMENTS),
         help="only this environment (repeatable); default: all",
     )
-    test.add_argument("--no-lint", action="store_true", help="skip ruff and sphinx")
+    test.add_argument(
+        "--no-lint",
+        action="store_true",
+        help="skip ruff, sphinx and the packaging check",
+    )
     test.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest"
     )
@@ -258,9 +382,29 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "demo_args", nargs=argparse.REMAINDER, help="passed on to testsite/demo.py"
     )
+    install = sub.add_parser(
+        "check-install",
+        help="install the wheel as docs/installation.rst says, in fresh venvs",
+    )
+    install.add_argument(
+        "--python",
+        help="interpreter for the fresh environments (default: the oldest 3.11+)",
+    )
+    install.add_argument(
+        "--recipe",
+        action="append",
+        help="only this recipe (repeatable; build always runs): pip-wheel, uv-pip...",
+    )
+    install.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory"
+    )
     # Options we do not know belong to pytest or demo.py: "dev.py test -k x",
     # "dev.py demo --scenario-only" (and the same after "--") all work.
     options, unknown = parser.parse_known_args(argv)
+    if options.command == "check-install":
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return command_check_install(options)
     name = "pytest_args" if options.command == "test" else "demo_args"
     passed_on = [*unknown, *getattr(options, name)]
     setattr(options, name, [arg for arg in passed_on if arg != "--"])
