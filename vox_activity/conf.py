@@ -77,7 +77,14 @@ DEFAULTS: dict[str, Any] = {
     "DOMAIN_FAILURE_DAYS": 7,
     # Name of the Django task backend (TASKS setting) deliveries are queued on.
     "TASK_BACKEND": "default",
-    # --- HTTP Signatures (vox_activity.protocol.cavage) ---
+    # --- HTTP Signatures (vox_activity.net.signing) ---
+    # How outbound requests are signed: "double-knock" (RFC 9421 first, then
+    # draft-cavage on 400/401, remembered per server, as Fedify does),
+    # "rfc9421" or "cavage" only.
+    "HTTP_SIGNATURES": "double-knock",
+    # Attach an Object Integrity Proof (FEP-8b32, eddsa-jcs-2022) signed with
+    # the actor's Ed25519 key to every activity we publish.
+    "OBJECT_PROOFS": True,
     # How far a signed request's Date may be from our clock, in seconds.
     "SIGNATURE_MAX_SKEW": 3600,
 }
@@ -90,6 +97,12 @@ def _user_settings() -> dict[str, Any]:
         raise ImproperlyConfigured(
             f"settings.{SETTINGS_NAME} must be a dict, e.g. "
             f'{SETTINGS_NAME} = {{"PAGE_SIZE": 50}}; got {type(value).__name__}.'
+        )
+    scheme = value.get("HTTP_SIGNATURES", DEFAULTS["HTTP_SIGNATURES"])
+    if scheme not in ("double-knock", "rfc9421", "cavage"):
+        raise ImproperlyConfigured(
+            f'{SETTINGS_NAME}["HTTP_SIGNATURES"] must be "double-knock", "rfc9421" '
+            f'or "cavage", not {scheme!r}.'
         )
     unknown = set(value) - set(DEFAULTS)
     if unknown:

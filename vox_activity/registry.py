@@ -350,6 +350,11 @@ def instance_actor_iri() -> str:
     return absolute_iri(reverse("vox_activity:instance-actor"))
 
 
+def key_id(actor_iri: str) -> str:
+    """The ``publicKey.id`` of a local actor: ``<actor IRI>#main-key`` (as Mastodon)."""
+    return f"{actor_iri}#main-key"
+
+
 def local_object(iri: str, *, create: bool = False) -> Any | None:
     """The registered local object with this IRI (a new unsaved one if ``create``)."""
     path = local_path(iri)
@@ -376,6 +381,7 @@ __all__ = [
     "followers_iri",
     "instance_actor_iri",
     "is_actor",
+    "key_id",
     "local_object",
     "match_path",
     "registration_for",

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from vox_activity.exceptions import Refused
 from vox_activity.net import http
+from vox_activity.net.signing import signed_request
 from vox_activity.protocol.payload import parse_json_object
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON, LD_JSON_AS
 from vox_activity.site import site_domain, site_scheme
@@ -82,10 +83,10 @@ class HttpChannel:
     description = "over HTTP"
 
     def get(self, url: str, accept: str) -> Answer:
-        from vox_activity.net.signing import signer
-
         try:
-            response = http.get(url, headers={"Accept": accept}, sign=signer(None))
+            response = signed_request(
+                "GET", url, actor_iri=None, headers={"Accept": accept}
+            )
         except http.HttpError as exc:
             raise Unreachable(str(exc)) from exc
         return Answer(

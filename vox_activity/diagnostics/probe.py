@@ -13,7 +13,9 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from vox_activity.net import http
+from vox_activity.net.signing import signed_request
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON, AS_CONTEXT
+from vox_activity.registry import key_id
 from vox_activity.site import absolute_iri
 
 from .channels import Answer
@@ -66,13 +68,12 @@ def probe_activity(sender: str) -> dict:
 
 def deliver(inbox: str, sender: str) -> Checks:
     """POST :func:`probe_activity` to ``inbox``, signed as ``sender``."""
-    from vox_activity.net.signing import signer
-    from vox_activity.outgoing.documents import key_id
-
     body = json.dumps(probe_activity(sender)).encode("utf-8")
     headers = {"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON}
     try:
-        response = http.post(inbox, body, headers=headers, sign=signer(sender))
+        response = signed_request(
+            "POST", inbox, actor_iri=sender, headers=headers, data=body
+        )
     except http.HttpError as exc:
         yield found(
             "deliver.unreachable",

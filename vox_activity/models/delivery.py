@@ -89,6 +89,13 @@ class DomainHealth(models.Model):
     unavailable_since = models.DateTimeField(
         _("unavailable since"), null=True, blank=True
     )
+    signature_scheme = models.CharField(
+        _("HTTP signatures it accepts"),
+        max_length=16,
+        blank=True,
+        choices=[("rfc9421", "RFC 9421"), ("cavage", "draft-cavage")],
+        help_text=_("Learnt by the double knock; empty until a request tells."),
+    )
 
     class Meta:
         verbose_name = _("remote server")

@@ -23,8 +23,7 @@ from vox_activity.exceptions import (
     RemoteActorGone,
 )
 from vox_activity.models import RemoteActor
-from vox_activity.net import http
-from vox_activity.net.signing import signer
+from vox_activity.net.signing import signed_request
 from vox_activity.protocol.actor_documents import validate_actor
 from vox_activity.protocol.iri import is_iri, same_origin
 from vox_activity.protocol.payload import parse_json_object
@@ -59,7 +58,9 @@ def fetch_document(url: str) -> Fetched:
     ``status``) for anything else unusable.
     """
     try:
-        response = http.get(url, headers={"Accept": ACCEPT}, sign=signer(None))
+        response = signed_request(
+            "GET", url, actor_iri=None, headers={"Accept": ACCEPT}
+        )
     except HttpError as exc:
         raise RemoteActorError(f"Could not fetch {url}: {exc}", url=url) from exc
     status = response.status_code

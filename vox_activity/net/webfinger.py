@@ -8,9 +8,8 @@ from django.conf import settings
 
 from vox_activity.exceptions import HttpError, Refused, RemoteActorError
 from vox_activity.models import RemoteActor
-from vox_activity.net import http
 from vox_activity.net.remote_actors import fetch_actor
-from vox_activity.net.signing import signer
+from vox_activity.net.signing import signed_request
 from vox_activity.protocol.acct import acct_uri, parse_acct
 from vox_activity.protocol.iri import is_iri
 from vox_activity.protocol.payload import parse_json_object
@@ -35,8 +34,8 @@ def resolve_acct(address: str) -> RemoteActor:
     handle = f"{user}@{host}"
     url = webfinger_url(host, acct_uri(user, host))
     try:
-        response = http.get(
-            url, headers={"Accept": "application/jrd+json"}, sign=signer(None)
+        response = signed_request(
+            "GET", url, actor_iri=None, headers={"Accept": "application/jrd+json"}
         )
     except HttpError as exc:
         raise RemoteActorError(

@@ -35,6 +35,7 @@ from vox_activity.models import (
 from vox_activity.models.remote import domain_of
 from vox_activity.net import http
 from vox_activity.net.remote_actors import ensure_actors
+from vox_activity.net.signing import signed_request
 from vox_activity.protocol.retry_policy import Outcome, classify, next_attempt_delay
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON, PUBLIC
 from vox_activity.registry import actor_for_path, actor_iri, split_endpoint
@@ -210,8 +211,6 @@ def claim(delivery_id: int) -> Delivery | None:
 
 def attempt_delivery(delivery_id: int) -> str:
     """One attempt to POST a delivery's activity; returns the new state."""
-    from vox_activity.net.signing import signer
-
     delivery = claim(delivery_id)
     if delivery is None:
         return "skipped"
@@ -220,8 +219,12 @@ def attempt_delivery(delivery_id: int) -> str:
     headers = {"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON}
     status = retry_after = None
     try:
-        response = http.post(
-            delivery.inbox, body, headers=headers, sign=signer(activity.actor_iri)
+        response = signed_request(
+            "POST",
+            delivery.inbox,
+            actor_iri=activity.actor_iri,
+            headers=headers,
+            data=body,
         )
     except PERMANENT_HTTP_ERRORS as exc:  # retrying cannot help
         return record(delivery, Outcome.FAILED, None, str(exc))

@@ -28,17 +28,13 @@ from vox_activity.registry import (
     actor_iri,
     endpoint_iri,
     instance_actor_iri,
+    key_id,
     registration_for,
     shared_inbox_iri,
 )
 from vox_activity.site import absolute_iri, site_domain
 
 __all__ = ["actor_document", "instance_actor_document", "key_id"]
-
-
-def key_id(actor_iri: str) -> str:
-    """The ``publicKey.id`` of an actor: ``<actor IRI>#main-key`` (as Mastodon)."""
-    return f"{actor_iri}#main-key"
 
 
 def actor_document(instance: Any) -> dict[str, Any]:

@@ -3,12 +3,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from vox_activity.models import ActorKey
-from vox_activity.outgoing.documents import key_id
 from vox_activity.registry import (
     actor_for_iri,
     actor_for_path,
     actor_iri,
     instance_actor_iri,
+    key_id,
 )
 
 
