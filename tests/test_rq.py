@@ -27,10 +27,10 @@ import django
 import pytest
 
 from testsite.cluster import Browser, Cluster, Databases, Instance, free_port, poll
-from testsite.redis_server import DATABASES
+from testsite.redis_server import DATABASES, RedisError, RedisServer
 
 from .fediverse import AP, Fediverse, RemoteServer, Reply
-from .redis_fixture import redis_server  # noqa: F401 - the fixture
+from .redis_fixture import redis_server, unavailable  # noqa: F401 - the fixture
 
 TIMEOUT = 60  # seconds per awaited outcome (a loaded 2-core machine)
 ALICE_PATH = "/~alice/"
@@ -127,6 +127,39 @@ def publish(instance: Instance, slug: str) -> dict:
         "--body=Queued in Redis, delivered by an RQ worker.",
         f"--slug={slug}",
     )
+
+
+def test_without_redis_the_tests_skip_here_but_fail_in_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run this test"):
+        unavailable("no Redis")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="no Redis"):
+        unavailable("no Redis")
+
+
+def test_redis_urls_and_flushing_one_database(redis_server):  # noqa: F811
+    """What the cluster relies on: URLs that name a database, flushed alone."""
+    server = RedisServer.from_url("redis://:s%40cret@127.0.0.1:7000/3")
+    assert (server.host, server.port, server.password) == ("127.0.0.1", 7000, "s@cret")
+    assert server.url(4) == "redis://:s%40cret@127.0.0.1:7000/4"
+    with pytest.raises(RedisError, match="not a redis://host:port URL"):
+        RedisServer.from_url("http://127.0.0.1:7000/")
+
+    kept, emptied = DATABASES["tests", "redis"], DATABASES["tests", "rq"]
+    for database in (kept, emptied):
+        assert redis_server.command(
+            ("SELECT", str(database)), ("SET", "vox-test-key", "x")
+        ) == [b"+OK", b"+OK"]
+    redis_server.flush(emptied)
+
+    def size(database):
+        return redis_server.command(("SELECT", str(database)), ("DBSIZE",))[1]
+
+    assert size(emptied) == b":0"
+    assert size(kept) != b":0"
+    redis_server.flush(kept)
+    assert size(kept) == b":0"
 
 
 def test_the_instance_runs_its_tasks_on_rq(alpha):

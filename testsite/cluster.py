@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .processes import spawn, stop_process, stop_processes
+from .processes import shielded, spawn, stop_process, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "testsite" / "manage.py"
@@ -464,9 +464,10 @@ class Instance:
 
     def stop(self) -> None:
         """Stop the worker, the console and the server; wait until they are gone."""
-        self._close_console()
-        stop_processes(self.processes())
-        self._forget()
+        with shielded():
+            self._close_console()
+            stop_processes(self.processes())
+            self._forget()
 
     @property
     def running(self) -> bool:
@@ -548,13 +549,19 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop every process of every instance, all at once."""
-        # Ctrl-C again while stopping must not leave processes behind.
-        with contextlib.suppress(KeyboardInterrupt):
+        # A stop signal of demo.py's waits until the end of the block; Ctrl-C
+        # again (KeyboardInterrupt, under pytest) must not leave processes
+        # behind: stopping starts over.
+        with shielded():
             for instance in self:
                 instance._close_console()
-            stop_processes([p for instance in self for p in instance.processes()])
-        for instance in self:
-            instance._forget()
+            processes = [p for instance in self for p in instance.processes()]
+            try:
+                stop_processes(processes)
+            except KeyboardInterrupt:
+                stop_processes(processes)
+            for instance in self:
+                instance._forget()
 
     def problems(self) -> list[str]:
         return [problem for instance in self for problem in instance.problems()]

@@ -24,7 +24,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from .processes import spawn, stop_process
+from .processes import shielded, spawn, stop_process
 
 HOST = "127.0.0.1"
 
@@ -36,6 +36,7 @@ DATABASES = {
     ("e2e", "alpha"): 3,
     ("e2e", "beta"): 4,
     ("tests", "rq"): 5,
+    ("tests", "redis"): 6,
 }
 
 
@@ -75,11 +76,12 @@ class RedisServer:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "redis" or not parts.hostname:
             raise RedisError(f"not a redis://host:port URL: {url!r}")
+        unquote = urllib.parse.unquote
         return cls(
             parts.hostname,
             parts.port or 6379,
-            password=parts.password,
-            username=parts.username or None,
+            password=None if parts.password is None else unquote(parts.password),
+            username=unquote(parts.username) if parts.username else None,
         )
 
     @classmethod
@@ -180,9 +182,10 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop the server if this process started it; delete its directory."""
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            self.directory = None
+        with shielded():  # a stop signal now waits until both are done
+            if self.process is not None:
+                stop_process(self.process)
+                self.process = None
+            if self.directory is not None:
+                shutil.rmtree(self.directory, ignore_errors=True)
+                self.directory = None
