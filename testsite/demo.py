@@ -183,7 +183,7 @@ def summary(scenario: Scenario) -> str:
     return f"scenario FAILED: {passed} of {total} steps passed (failed: {failed})"
 
 
-def redis_for_demo(fresh: bool) -> RedisServer:
+def redis_for_demo(fresh: bool, directory: Path) -> RedisServer:
     """``REDIS_URL``'s server, else a private ``redis-server`` (stopped at the end).
 
     On a server that outlives the demo, the instances' Redis databases keep
@@ -192,7 +192,7 @@ def redis_for_demo(fresh: bool) -> RedisServer:
     """
     url = os.environ.get("REDIS_URL")
     if not url:
-        server = RedisServer.start()
+        server = RedisServer.start(directory=directory)
         say(f"started a private redis-server: {server}")
         return server
     server = RedisServer.from_url(url)
@@ -237,7 +237,9 @@ def run(options: argparse.Namespace, progress: Progress) -> int:
         say(f"deleted {deleted}")
     log_dir = dbs.directory / "demo-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    redis = redis_for_demo(options.fresh) if options.tasks == "rq" else None
+    redis = None
+    if options.tasks == "rq":
+        redis = redis_for_demo(options.fresh, dbs.directory / "demo-redis")
     try:
         instances = [
             Instance(

@@ -86,13 +86,26 @@ class RedisServer:
 
     @classmethod
     def start(
-        cls, executable: str = "redis-server", timeout: float = 30
+        cls,
+        executable: str = "redis-server",
+        timeout: float = 30,
+        directory: Path | None = None,
     ) -> RedisServer:
-        """Start a private server; RedisError if ``executable`` is missing."""
+        """Start a private server; RedisError if ``executable`` is missing.
+
+        Its files (a log; nothing else is written) go to ``directory``,
+        emptied first, or to a new temporary directory; :meth:`stop` deletes
+        it.  (A process killed outright cannot: give a directory that is
+        cleaned up anyway, e.g. next to the demo's databases.)
+        """
         found = shutil.which(executable)
         if found is None:
             raise RedisError(f"{executable} is not installed")
-        directory = Path(tempfile.mkdtemp(prefix="vox-redis-"))
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="vox-redis-"))
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
         try:
             for _ in range(3):  # the free port may be taken before Redis binds
                 server = cls(HOST, _free_port(), directory=directory)
