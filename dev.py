@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,14 +51,78 @@ def say(message: str) -> None:
 
 
 def run(cmd: list[str], **kwargs) -> int:
+    """Run ``cmd``; interrupted, stop it (SIGTERM, then SIGKILL) before going on."""
     print("$ " + " ".join(str(c) for c in cmd), flush=True)
-    return subprocess.call([str(c) for c in cmd], **kwargs)
+    process = subprocess.Popen(
+        [str(c) for c in cmd], preexec_fn=_die_with_parent_hook(), **kwargs
+    )
+    try:
+        return process.wait()
+    except BaseException:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
 
 
 def check(cmd: list[str], **kwargs) -> None:
     code = run(cmd, **kwargs)
     if code:
         sys.exit(f"dev.py: command failed with exit code {code}: {cmd[0]}")
+
+
+# --- signals and children ----------------------------------------------------
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM) + (
+    (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+)
+
+
+class Stopped(BaseException):
+    """A stop signal arrived (see :func:`stop_on_signals`)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame) -> None:
+    for other in STOP_SIGNALS:  # once: the cleaning up must not be interrupted
+        signal.signal(other, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+def stop_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP raise :class:`Stopped` (once)."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_stopped)
+
+
+def _die_with_parent_hook():
+    """Linux: a ``preexec_fn`` that has the child SIGTERMed when we die.
+
+    (So that ``uv`` stops when ``dev.py`` is killed outright.)  libc is
+    loaded here, in the parent; the child only makes the call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # we died before the call
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
 
 
 # --- interpreters and environments -------------------------------------------
@@ -353,11 +418,35 @@ def command_check_install(options: argparse.Namespace) -> int:
 
 
 def command_demo(options: argparse.Namespace) -> int:
-    python = ensure_environment(DEMO_ENVIRONMENT)
+    """Prepare the environment, then *become* ``demo.py`` (exec, on POSIX).
+
+    Being the same process, the demo gets every signal sent to ``dev.py``
+    (``kill <pid>``, Ctrl-C), and nothing outlives a ``kill -9``: the demo's
+    children are told to stop when it dies.  A stop while the environment
+    is prepared stops ``uv`` and prints "Stopped." (status 128 + signal).
+    """
+    stop_on_signals()
+    try:
+        python = ensure_environment(options.env)
+    except Stopped as stop:
+        print("\nStopped.", flush=True)
+        return 128 + stop.signum
     if python is None:
-        sys.exit("dev.py: the demo needs Python 3.11 or newer.")
-    args = [python, ROOT / "testsite" / "demo.py", *options.demo_args]
-    return subprocess.call([str(a) for a in args], cwd=ROOT)
+        minimum = ".".join(map(str, ENVIRONMENTS[options.env][1]))
+        sys.exit(f"dev.py: the demo needs Python {minimum} or newer.")
+    args = [str(a) for a in (python, ROOT / "testsite" / "demo.py", *options.demo_args)]
+    if os.name != "posix":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        return subprocess.call(args, cwd=ROOT)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Signals that come between here and demo.py's handlers wait (blocked
+    # signals stay blocked, and pending, across exec); demo.py unblocks them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    os.chdir(ROOT)
+    os.execv(args[0], args)  # noqa: S606 - our demo.py, our arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
         "pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest"
     )
     demo = sub.add_parser("demo", help="start the demo site (see testsite/demo.py)")
+    demo.add_argument(
+        "--env",
+        choices=list(ENVIRONMENTS),
+        default=DEMO_ENVIRONMENT,
+        help=f"the environment the demo runs in (default: {DEMO_ENVIRONMENT})",
+    )
     demo.add_argument(
         "demo_args", nargs=argparse.REMAINDER, help="passed on to testsite/demo.py"
     )

@@ -1,11 +1,14 @@
 """End to end: two instances of the demo blog federating over real HTTP.
 
 Two real sites run side by side on 127.0.0.1 (free ports), each with its own
-database, its own origin, a waitress server and a ``db_worker`` task worker,
-all subprocesses (see ``testsite/cluster.py``); requests, HTTP Signatures and
-deliveries are all real.  The scenario is the demo's
-(``testsite/scenario.py``): bob@beta follows alice@alpha, alice publishes,
-bob likes, alice edits, comments and deletes the comment.  Every outcome is
+database, its own origin, a waitress server and a task worker, all
+subprocesses (see ``testsite/cluster.py``); requests, HTTP Signatures and
+deliveries are all real.  Every test runs twice: with ``db_worker`` (``[db]``)
+and with RQ workers (``[rq]``, ``TESTSITE_TASKS=rq``), each instance on a
+Redis database of its own (Redis from ``tests/redis_fixture.py``).  The
+scenario is the demo's (``testsite/scenario.py``): bob@beta follows
+alice@alpha, alice publishes, bob likes, alice edits, comments and deletes
+the comment.  Every outcome is
 then checked in both databases (``manage.py demo_state``, through the ORM).
 
 The fault test stops beta while alice publishes: the delivery stays pending
@@ -14,8 +17,8 @@ delivery is retried (the admin's "Retry now", as an operator would) and
 arrives exactly once; a second, duplicate delivery changes nothing.
 
 On PostgreSQL (``DATABASE_URL=postgres://...``) each instance gets a database
-of its own, ``<name>_e2e_alpha`` and ``<name>_e2e_beta``, created for the
-module and dropped after it.
+of its own, ``<name>_e2e_db_alpha`` and ``<name>_e2e_db_beta`` (``_rq_`` for
+the RQ runs), created for the module and dropped after it.
 """
 
 from __future__ import annotations
@@ -28,16 +31,28 @@ from contextlib import contextmanager
 import pytest
 
 from testsite.cluster import Browser, Cluster, Databases, Instance, free_port, poll
+from testsite.redis_server import DATABASES
 from testsite.scenario import Scenario
+
+from .redis_fixture import redis_server  # noqa: F401 - the fixture, for RQ
 
 TIMEOUT = 30  # seconds per awaited outcome; polled every 0.2 s
 
 
+@pytest.fixture(scope="module", params=["db", "rq"])
+def tasks(request):
+    """What runs the tasks: ``db_worker``, or RQ workers with Redis."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def dbs(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("e2e")
+def dbs(tmp_path_factory, tasks):
+    directory = tmp_path_factory.mktemp(f"e2e-{tasks}")
     databases = Databases(
-        ["alpha", "beta"], directory, base_url=os.environ.get("DATABASE_URL")
+        ["alpha", "beta"],
+        directory,
+        base_url=os.environ.get("DATABASE_URL"),
+        suffix=f"e2e_{tasks}",
     )
     databases.create(fresh=True)  # also drops leftovers of an interrupted run
     yield databases
@@ -45,9 +60,30 @@ def dbs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cluster(dbs):
+def redis_urls(request, tasks, dbs):
+    """Instance name -> its own Redis database (emptied), with RQ; else None."""
+    if tasks != "rq":
+        yield dict.fromkeys(dbs.names)
+        return
+    server = request.getfixturevalue("redis_server")
+    numbers = {name: DATABASES["e2e", name] for name in dbs.names}
+    server.flush(*numbers.values())  # jobs of an earlier run name other rows
+    yield {name: server.url(number) for name, number in numbers.items()}
+    server.flush(*numbers.values())
+
+
+@pytest.fixture(scope="module")
+def cluster(dbs, tasks, redis_urls):
     instances = [
-        Instance(name, free_port(), dbs.urls[name], dbs.directory, sys.executable)
+        Instance(
+            name,
+            free_port(),
+            dbs.urls[name],
+            dbs.directory,
+            sys.executable,
+            tasks=tasks,
+            redis_url=redis_urls[name],
+        )
         for name in dbs.names
     ]
     with Cluster(instances) as running:

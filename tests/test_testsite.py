@@ -103,8 +103,33 @@ def test_seed_demo_is_idempotent(db):
     before = counts()
     output = seed()
     assert counts() == before
-    assert "0 new template(s), 0 notification(s) issued" in output
-    assert "with password" not in output
+    assert output == (
+        "seed_demo: 5 users, 3 subscriptions, 5 activity templates, 3 articles, "
+        "3 comments, 2 likes; 0 notifications issued.\n"
+    )
+
+
+def test_seed_demo_counts_what_the_database_holds(db):
+    """The summary's numbers are the rows there, and what this run made."""
+    first = seed().splitlines()[-1]
+    c = counts()
+    assert first == (
+        f"seed_demo: {c['User']} users ({c['User']} new), "
+        f"{c['Subscription']} subscriptions ({c['Subscription']} new), "
+        f"{c['Template']} activity templates ({c['Template']} new), "
+        f"{c['Article']} articles ({c['Article']} new), "
+        f"{c['Comment']} comments ({c['Comment']} new), "
+        f"{c['Like']} likes ({c['Like']} new); "
+        f"{c['Activity']} notifications issued."
+    )
+    assert (c["User"], c["Activity"]) == (5, 9)  # admin and 4 people; 9 activities
+    Article.objects.filter(slug="why-django-vox").delete()  # and its comment, like
+    again = seed().splitlines()[-1]
+    assert again == (
+        "seed_demo: 5 users, 3 subscriptions, 5 activity templates, "
+        "3 articles (1 new), 3 comments (1 new), 2 likes (1 new); "
+        "3 notifications issued."
+    )
 
 
 def test_seed_demo_says_to_migrate_when_notifications_are_missing(db):
@@ -199,7 +224,11 @@ def test_seed_demo_instances(db):
     """``--instance``: alpha has alice (and her article), beta has bob."""
     out = io.StringIO()
     call_command("seed_demo", "--instance", "alpha", stdout=out)
-    assert "seed_demo (instance alpha): 1 users, 0 subscriptions" in out.getvalue()
+    assert out.getvalue().endswith(
+        "seed_demo (instance alpha): 2 users (2 new), 0 subscriptions, "
+        "5 activity templates (5 new), 1 article (1 new), 0 comments, 0 likes; "
+        "2 notifications issued.\n"
+    )
     assert sorted(get_user_model().objects.values_list("username", flat=True)) == [
         "admin",
         "alice",
@@ -412,7 +441,7 @@ def test_demo_runs_the_scenario_then_serves_until_ctrl_c(tmp_path):
         f"Admin of alpha  {origin_a}/admin/   (user admin, password admin)",
         f"Bob's inbox     {origin_b}/inbox/   (log in as bob, password bob)",
         f"Deliveries      {origin_a}/admin/vox_activity/delivery/",
-        "Stopping both instances...",
+        "SIGINT received: stopping both instances...",
         "Stopped.",
     ):
         squeezed = re.sub(" +", " ", expected)  # the banner's columns vary

@@ -2,10 +2,12 @@
 
 An :class:`Instance` is one site: its own database, its own origin
 (``TESTSITE_DOMAIN=127.0.0.1:<port>``), a waitress server
-(``manage.py demo_serve``) and a task worker (``manage.py db_worker``), each a
-subprocess in a process group of its own.  :class:`Cluster` starts several
-and always stops every process it started (on errors and Ctrl-C too; on
-Linux the children are also told to stop if this process dies).
+(``manage.py demo_serve``) and a task worker (``manage.py db_worker``, or
+``manage.py rqworker`` with ``tasks="rq"``), each a subprocess in a session
+of its own (see :mod:`testsite.processes`).  :class:`Cluster` starts several
+and always stops every process it started, ``manage.py`` commands included
+(on errors and Ctrl-C too; on Linux the children are also told to stop if
+this process dies).
 :class:`Databases` gives each instance a SQLite file, or a PostgreSQL
 database of its own derived from a ``postgres://`` URL.  :class:`Browser` is a
 small HTTP client with a cookie jar (for logging in, and CSRF).
@@ -36,6 +38,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .processes import shielded, spawn, stop_process, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "testsite" / "manage.py"
@@ -226,36 +230,28 @@ class Databases:
 
 # --- processes ---------------------------------------------------------------
 
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: SIGTERM this child when the process that started it dies."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
-def stop_process(process: subprocess.Popen | None, timeout: float = 10) -> None:
-    """SIGTERM the process's group, then SIGKILL what is left after ``timeout``."""
-    if process is None or process.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+#: What runs an instance's tasks: ``db`` is django-tasks-db's ``db_worker``
+#: (the embedded default), ``rq`` is django-rq's ``rqworker`` with Redis.
+TASK_WORKERS = {
+    "db": ["db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
+    # --with-scheduler: deferred tasks (a delivery's retry) need RQ's scheduler.
+    "rq": [
+        "rqworker",
+        "default",
+        "--with-scheduler",
+        "--job-class",
+        "django_tasks_rq.Job",
+    ],
+}
 
 
 @dataclass
 class Instance:
-    """One site: database, origin, server and worker processes."""
+    """One site: database, origin, server and worker processes.
+
+    ``tasks="rq"`` runs its tasks on RQ (``TESTSITE_TASKS=rq``) with the Redis
+    database ``redis_url`` names, which no other instance may share.
+    """
 
     name: str
     port: int
@@ -263,12 +259,22 @@ class Instance:
     log_dir: Path
     python: str = sys.executable
     extra_env: dict[str, str] = field(default_factory=dict)
+    tasks: str = "db"
+    redis_url: str | None = None
     server: subprocess.Popen | None = field(default=None, init=False, repr=False)
     worker: subprocess.Popen | None = field(default=None, init=False, repr=False)
     console: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    #: ``manage.py`` commands running now (outside the console).
+    commands: set[subprocess.Popen] = field(default_factory=set, init=False, repr=False)
     _console_lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False
     )
+
+    def __post_init__(self) -> None:
+        if self.tasks not in TASK_WORKERS:
+            raise ClusterError(f"tasks must be one of {sorted(TASK_WORKERS)}")
+        if self.tasks == "rq" and not self.redis_url:
+            raise ClusterError(f"[{self.name}] tasks on RQ need a redis_url")
 
     @property
     def domain(self) -> str:
@@ -301,11 +307,14 @@ class Instance:
                 "TESTSITE_DOMAIN": self.domain,
                 "TESTSITE_SSL": "0",  # waitress serves plain HTTP
                 "TESTSITE_ALLOW_PRIVATE": "1",  # the instances talk on loopback
+                "TESTSITE_TASKS": self.tasks,
                 "DATABASE_URL": self.database_url,
                 "PYTHONUNBUFFERED": "1",
                 **self.extra_env,
             }
         )
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
         return env
 
     # --- commands ---
@@ -315,24 +324,42 @@ class Instance:
 
         While the instance runs, its console process (``demo_console``) runs
         the command, which saves starting Python and Django every time.
+        Otherwise a process of its own runs it (stopped with the instance,
+        or when this call is interrupted).
         """
         if self.console is not None and self.console.poll() is None:
             return self._console(args)
-        result = subprocess.run(  # noqa: S603 - our manage.py, our arguments
+        process = spawn(
             [self.python, str(MANAGE), *args],
+            label=f"{self.name} manage.py {args[0] if args else ''}".strip(),
             cwd=ROOT,
             env=self.env(),
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
         )
-        if result.returncode:
+        self.commands.add(process)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_process(process)
+            stdout, stderr = process.communicate()
+            raise ClusterError(
+                f"[{self.name}] manage.py {' '.join(args)} did not finish in "
+                f"{timeout:.0f} s:\n{stdout}{stderr}"
+            ) from None
+        except BaseException:
+            stop_process(process)
+            raise
+        finally:
+            self.commands.discard(process)
+        if process.returncode:
             raise ClusterError(
                 f"[{self.name}] manage.py {' '.join(args)} exited "
-                f"{result.returncode}:\n{result.stdout}{result.stderr}"
+                f"{process.returncode}:\n{stdout}{stderr}"
             )
-        return result.stdout
+        return stdout
 
     def _console(self, args: tuple[str, ...]) -> str:
         with self._console_lock:
@@ -375,20 +402,19 @@ class Instance:
         return self.log_dir / f"{self.name}-console.log"
 
     def _spawn(
-        self, args: list[str], log: Path, piped: bool = False
+        self, args: list[str], log: Path, label: str, piped: bool = False
     ) -> subprocess.Popen:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
-            return subprocess.Popen(  # noqa: S603 - our manage.py, our arguments
+            return spawn(
                 [self.python, str(MANAGE), *args],
+                label=f"{self.name} {label}",
                 cwd=ROOT,
                 env=self.env(),
                 stdout=subprocess.PIPE if piped else out,
                 stderr=out if piped else subprocess.STDOUT,
                 stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
                 text=piped,
-                start_new_session=True,  # its own group: stopped as a whole
-                preexec_fn=_die_with_parent,
             )
 
     def start(self, timeout: float = 60) -> None:
@@ -403,12 +429,12 @@ class Instance:
         self.server = self._spawn(
             ["demo_serve", "--port", str(self.port), "--name", self.name],
             self.server_log,
+            "server",
         )
-        self.worker = self._spawn(
-            ["db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
-            self.worker_log,
+        self.worker = self._spawn(TASK_WORKERS[self.tasks], self.worker_log, "worker")
+        self.console = self._spawn(
+            ["demo_console"], self.console_log, "console", piped=True
         )
-        self.console = self._spawn(["demo_console"], self.console_log, piped=True)
 
     def wait_started(self, timeout: float = 60) -> None:
         """Wait until the server listens (stop everything if it does not)."""
@@ -418,17 +444,30 @@ class Instance:
                 f"[{self.name}] the server did not start:\n{tail(self.server_log)}"
             )
 
+    def processes(self) -> list[subprocess.Popen]:
+        """Every process of this instance that was started and not yet stopped."""
+        started = [self.worker, self.console, self.server, *self.commands]
+        return [process for process in started if process is not None]
+
+    def _close_console(self) -> None:
+        """Close the console's pipes: at the end of its input, it exits."""
+        if self.console is None:
+            return
+        for pipe in (self.console.stdin, self.console.stdout):
+            with contextlib.suppress(OSError, ValueError):
+                if pipe is not None:
+                    pipe.close()
+
+    def _forget(self) -> None:
+        self.worker = self.console = self.server = None
+        self.commands.clear()
+
     def stop(self) -> None:
         """Stop the worker, the console and the server; wait until they are gone."""
-        if self.console is not None:
-            with contextlib.suppress(OSError):
-                self.console.stdin.close()  # its end of input: it exits
-            for pipe in (self.console.stdout,):
-                with contextlib.suppress(OSError):
-                    pipe.close()
-        for process in (self.worker, self.console, self.server):
-            stop_process(process)
-        self.worker = self.console = self.server = None
+        with shielded():
+            self._close_console()
+            stop_processes(self.processes())
+            self._forget()
 
     @property
     def running(self) -> bool:
@@ -459,8 +498,10 @@ def tail(path: Path, lines: int = 40) -> str:
 class Cluster:
     """Instances that are stopped, all of them, whatever happens.
 
-    Use it as a context manager; SIGTERM is turned into KeyboardInterrupt
-    while it is entered (main thread only), so ``kill`` cleans up like Ctrl-C.
+    Use it as a context manager.  While it is entered, SIGTERM is turned into
+    KeyboardInterrupt (main thread only, and only if nothing else handles
+    SIGTERM: ``demo.py`` has its own handler), so ``kill`` cleans up like
+    Ctrl-C.
     """
 
     def __init__(self, instances: Iterable[Instance]):
@@ -474,7 +515,7 @@ class Cluster:
         return iter(self.instances.values())
 
     def __enter__(self) -> Cluster:
-        if _main_thread():
+        if _main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
             self._previous_handler = signal.signal(signal.SIGTERM, _interrupt)
         return self
 
@@ -484,10 +525,20 @@ class Cluster:
             signal.signal(signal.SIGTERM, self._previous_handler)
 
     def set_up(self) -> dict[str, str]:
-        """Migrate and seed every instance, side by side; their outputs."""
-        with concurrent.futures.ThreadPoolExecutor(len(self.instances)) as pool:
+        """Migrate and seed every instance, side by side; their outputs.
+
+        Interrupted (Ctrl-C, a failure), it stops the commands still running
+        rather than waiting for them.
+        """
+        pool = concurrent.futures.ThreadPoolExecutor(len(self.instances))
+        try:
             futures = {i.name: pool.submit(i.set_up) for i in self}
             return {name: future.result() for name, future in futures.items()}
+        except BaseException:
+            stop_processes([c for i in self for c in list(i.commands)])
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
     def start(self) -> None:
         """Start every instance, side by side; return once all servers listen."""
@@ -497,10 +548,20 @@ class Cluster:
             instance.wait_started()
 
     def stop(self) -> None:
-        # Ctrl-C again while stopping must not leave processes behind.
-        for instance in self:
-            with contextlib.suppress(KeyboardInterrupt):
-                instance.stop()
+        """Stop every process of every instance, all at once."""
+        # A stop signal of demo.py's waits until the end of the block; Ctrl-C
+        # again (KeyboardInterrupt, under pytest) must not leave processes
+        # behind: stopping starts over.
+        with shielded():
+            for instance in self:
+                instance._close_console()
+            processes = [p for instance in self for p in instance.processes()]
+            try:
+                stop_processes(processes)
+            except KeyboardInterrupt:
+                stop_processes(processes)
+            for instance in self:
+                instance._forget()
 
     def problems(self) -> list[str]:
         return [problem for instance in self for problem in instance.problems()]

@@ -28,19 +28,36 @@ request logs scroll by) until Ctrl-C, and the script prints what to open.
 ``<name>_demo_alpha`` and ``<name>_demo_beta`` on that server instead
 (created when missing; ``--fresh`` drops and recreates them); a
 ``sqlite:///dir/file.sqlite3`` URL puts ``file-alpha.sqlite3`` and
-``file-beta.sqlite3`` in ``dir``.  Only the standard library, Django and
-waitress (in the environment's lock file) are used.
+``file-beta.sqlite3`` in ``dir``.  ``--tasks rq`` runs the tasks on RQ
+workers (``manage.py rqworker``) instead of ``db_worker``, with the Redis
+server of ``REDIS_URL``, or else a private ``redis-server`` started for the
+run (see :mod:`testsite.redis_server`).
+
+Stopping: SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every process the script
+started, at any moment, and it prints ``Stopped.``.  The exit status is 0
+when the servers were stopped while serving, the scenario's with
+``--scenario-only``, and 128 + the signal's number (130 for Ctrl-C, 143 for
+SIGTERM) when a stop came before the scenario ended; 1 on errors.  Killed
+outright (SIGKILL), the script leaves nothing running either: on Linux every
+child is told to stop when the script dies (:mod:`testsite.processes`).
+``--pid-file FILE`` appends the pid and a label of every process started,
+for the tests that check this (``tests/test_demo_process.py``).
+
+Only the standard library, Django and waitress (in the environment's lock
+file) are used, and django-rq with ``--tasks rq``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import signal
 import sys
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, sys.path[0] is testsite/; the project root is needed.
@@ -50,6 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 from testsite.cluster import (  # noqa: E402 - after the sys.path fix
     HOST,
+    TASK_WORKERS,
     Cluster,
     ClusterError,
     Databases,
@@ -57,6 +75,14 @@ from testsite.cluster import (  # noqa: E402 - after the sys.path fix
     is_postgres,
     port_is_free,
 )
+from testsite.processes import (  # noqa: E402
+    StopRequested,
+    install_stop_signals,
+    record,
+    record_spawns,
+    stop_requested,
+)
+from testsite.redis_server import DATABASES, RedisError, RedisServer  # noqa: E402
 from testsite.scenario import Scenario  # noqa: E402
 
 NAMES = ("alpha", "beta")
@@ -130,7 +156,7 @@ def _shown(path) -> str:
 
 
 def follow_logs(cluster: Cluster) -> int:
-    """Print the servers' request logs as they grow, until Ctrl-C."""
+    """Print the servers' request logs as they grow, until a stop signal."""
     offsets = {i.name: i.server_log.stat().st_size for i in cluster}
     while True:
         for instance in cluster:
@@ -157,7 +183,45 @@ def summary(scenario: Scenario) -> str:
     return f"scenario FAILED: {passed} of {total} steps passed (failed: {failed})"
 
 
-def run(options: argparse.Namespace) -> int:
+def redis_for_demo(fresh: bool, directory: Path) -> RedisServer:
+    """``REDIS_URL``'s server, else a private ``redis-server`` (stopped at the end).
+
+    On a server that outlives the demo, the instances' Redis databases keep
+    their jobs from one run to the next, as the database worker's queue
+    does; ``--fresh`` empties them along with the databases.
+    """
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        server = RedisServer.start(directory=directory)
+        say(f"started a private redis-server: {server}")
+        return server
+    server = RedisServer.from_url(url)
+    if not server.ping():
+        raise RedisError(f"nothing answers at REDIS_URL={url}")
+    if fresh:
+        server.flush(*(DATABASES["demo", name] for name in NAMES))
+    return server
+
+
+@dataclass
+class Progress:
+    """How far the demo got: what a stop signal's exit status depends on."""
+
+    phase: str = "the start"
+    #: Something (a database, a process) may have been made.
+    started: bool = False
+    #: The scenario's exit status once it ended (--scenario-only).
+    scenario_status: int | None = None
+
+    def exit_status(self, stop: StopRequested) -> int:
+        if self.phase == "serving":
+            return 0  # the user stopped the servers: the normal end
+        if self.scenario_status is not None:
+            return self.scenario_status
+        return stop.exit_status
+
+
+def run(options: argparse.Namespace, progress: Progress) -> int:
     dbs = databases(os.environ.get("DATABASE_URL"))
     ports = {"alpha": options.alpha_port, "beta": options.beta_port}
     busy = [f"{HOST}:{port}" for port in ports.values() if not port_is_free(port)]
@@ -168,53 +232,89 @@ def run(options: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    progress.started, progress.phase = True, "the set-up"
     for deleted in dbs.create(fresh=options.fresh):
         say(f"deleted {deleted}")
     log_dir = dbs.directory / "demo-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    instances = [
-        Instance(name, ports[name], dbs.urls[name], log_dir, python=sys.executable)
-        for name in NAMES
-    ]
-    for instance in instances:
-        for log in (instance.server_log, instance.worker_log, instance.console_log):
-            log.write_text("")
-    with Cluster(instances) as cluster:
-        alpha, beta = cluster["alpha"], cluster["beta"]
-        say("migrate and seed_demo, on both instances")
-        for name, output in cluster.set_up().items():
-            for line in output.strip().splitlines():
-                print(f"    [{name}] {line}")
-        cluster.start()
-        for instance in cluster:
-            say(
-                f"{instance.name}: {instance.origin}/ (waitress, pid "
-                f"{instance.server.pid}; worker pid {instance.worker.pid}; "
-                f"{dbs.describe(instance.name)})"
+    redis = None
+    if options.tasks == "rq":
+        redis = redis_for_demo(options.fresh, dbs.directory / "demo-redis")
+    try:
+        instances = [
+            Instance(
+                name,
+                ports[name],
+                dbs.urls[name],
+                log_dir,
+                python=sys.executable,
+                tasks=options.tasks,
+                redis_url=redis.url(DATABASES["demo", name]) if redis else None,
             )
-        ok = True
-        if not options.no_scenario:
-            say("the scenario: bob@beta follows alice@alpha, and they federate")
-            scenario = Scenario(alpha, beta, say=lambda line: print(line, flush=True))
-            ok = scenario.run()
-            print(f"\n{summary(scenario)}", flush=True)
-            if not ok:
-                print(
-                    "\nThe servers' and workers' last log lines:\n" + cluster.logs(),
-                    file=sys.stderr,
-                )
-        if options.scenario_only:
-            say("stopping both instances")
-            return 0 if ok else 1
-        print(banner(alpha, beta, dbs), flush=True)
-        try:
-            return follow_logs(cluster)
-        except KeyboardInterrupt:
-            print("\nStopping both instances...", flush=True)
-            return 0
+            for name in NAMES
+        ]
+        for instance in instances:
+            for log in (instance.server_log, instance.worker_log, instance.console_log):
+                log.write_text("")
+        with Cluster(instances) as cluster:
+            try:
+                return serve(cluster, dbs, options, progress)
+            except StopRequested as stop:
+                serving = progress.phase == "serving"
+                where = "" if serving else f" during {progress.phase}"
+                announce(f"\n{stop} received{where}: stopping both instances...")
+                raise
+    finally:
+        if redis is not None:
+            redis.stop()
+
+
+def serve(
+    cluster: Cluster, dbs: Databases, options: argparse.Namespace, progress: Progress
+) -> int:
+    """Set up and start both instances, run the scenario, serve until stopped."""
+    alpha, beta = cluster["alpha"], cluster["beta"]
+    say("migrate and seed_demo, on both instances")
+    for name, output in cluster.set_up().items():
+        for line in output.strip().splitlines():
+            print(f"    [{name}] {line}")
+    progress.phase = "the start of the servers"
+    cluster.start()
+    for instance in cluster:
+        say(
+            f"{instance.name}: {instance.origin}/ (waitress, pid "
+            f"{instance.server.pid}; {TASK_WORKERS[instance.tasks][0]} pid "
+            f"{instance.worker.pid}; {dbs.describe(instance.name)})"
+        )
+    ok = True
+    if not options.no_scenario:
+        progress.phase = "the scenario"
+        say("the scenario: bob@beta follows alice@alpha, and they federate")
+        scenario = Scenario(alpha, beta, say=lambda line: print(line, flush=True))
+        ok = scenario.run()
+        print(f"\n{summary(scenario)}", flush=True)
+        if not ok:
+            print(
+                "\nThe servers' and workers' last log lines:\n" + cluster.logs(),
+                file=sys.stderr,
+            )
+    if options.scenario_only:
+        progress.scenario_status = 0 if ok else 1
+        say("stopping both instances")
+        return progress.scenario_status
+    print(banner(alpha, beta, dbs), flush=True)
+    progress.phase = "serving"
+    return follow_logs(cluster)
+
+
+def announce(line: str, file: TextIO | None = None) -> None:
+    """Print, even to a terminal that is gone (SIGHUP): never fail the stop."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=file or sys.stdout, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_stop_signals()  # first: Ctrl-C and kill stop cleanly from here on
     parser = argparse.ArgumentParser(
         description="Two federating instances of the demo blog (see the docstring)."
     )
@@ -235,6 +335,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--alpha-port", type=int, default=8001, help="default: 8001")
     parser.add_argument("--beta-port", type=int, default=8002, help="default: 8002")
+    parser.add_argument(
+        "--tasks",
+        choices=sorted(TASK_WORKERS),
+        default="db",
+        help="the task workers: db (manage.py db_worker, the default) or rq "
+        "(RQ workers; Redis from REDIS_URL, else a private redis-server)",
+    )
+    parser.add_argument(
+        "--pid-file",
+        type=Path,
+        help="append '<pid> <label>' for this process and every process it "
+        "starts (for tests that check that nothing is left behind)",
+    )
     options = parser.parse_args(argv)
     for port in (options.alpha_port, options.beta_port):
         if not 0 < port < 65536:
@@ -243,19 +356,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("alpha and beta need different ports")
     if options.scenario_only and options.no_scenario:
         parser.error("--scenario-only and --no-scenario exclude each other")
-    # A shell may start background jobs with SIGINT ignored: restore Python's
-    # handler, so that Ctrl-C (and kill -INT) always stops both instances.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if options.pid_file:
+        record_spawns(options.pid_file)
+        record("demo", os.getpid())
+    progress = Progress()
     try:
-        code = run(options)
-    except KeyboardInterrupt:
-        print("\nInterrupted; both instances are stopped.", flush=True)
-        return 130
-    except ClusterError as exc:
-        print(f"demo.py: {exc}", file=sys.stderr)
-        return 1
-    if not options.scenario_only:
-        print("Stopped.", flush=True)
+        code = run(options, progress)
+    except StopRequested as stop:
+        code = progress.exit_status(stop)
+    except (ClusterError, RedisError) as exc:
+        announce(f"demo.py: {exc}", file=sys.stderr)
+        code = 1
+    if progress.started or stop_requested() is not None:
+        announce("Stopped.")
     return code
 
 

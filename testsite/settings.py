@@ -53,9 +53,21 @@ INSTALLED_APPS = [
     "testsite.blog",
 ]
 
-# Deliveries run as Django tasks; the database-backed worker is the embedded
-# default (`manage.py db_worker`).  RQ or Celery backends work by settings alone.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Deliveries run as Django tasks.  TESTSITE_TASKS picks where:
+# - "db" (the default): the database-backed worker, `manage.py db_worker`;
+# - "rq": RQ workers with Redis (REDIS_URL, one database per instance),
+#   `manage.py rqworker default --with-scheduler --job-class django_tasks_rq.Job`.
+TESTSITE_TASKS = os.environ.get("TESTSITE_TASKS", "db")
+if TESTSITE_TASKS == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TESTSITE_TASKS == "rq":
+    if not os.environ.get("REDIS_URL"):
+        raise ValueError("TESTSITE_TASKS=rq needs REDIS_URL=redis://host:port/db")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": os.environ["REDIS_URL"]}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    raise ValueError(f"TESTSITE_TASKS must be db or rq, not {TESTSITE_TASKS!r}")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

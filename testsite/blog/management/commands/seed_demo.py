@@ -15,6 +15,7 @@ backend.  Demo only: the passwords are printed and trivial.
 """
 
 import datetime
+from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -152,16 +153,39 @@ class Command(BaseCommand):
             people = {name: PEOPLE[name] for name in wanted["people"]}
             articles = {slug: ARTICLES[slug] for slug in wanted["articles"]}
             subscriptions, comments, likes = [], [], []
+        created = Counter()
         with transaction.atomic():
-            users = self.seed_users(people)
-            self.seed_subscriptions(users, subscriptions)
-            templates = self.seed_templates()
-            issued = self.seed_content(users, articles, comments, likes)
+            users = self.seed_users(people, created)
+            self.seed_subscriptions(users, subscriptions, created)
+            self.seed_templates(created)
+            self.seed_content(users, articles, comments, likes, created)
         where = f" (instance {instance})" if instance else ""
-        self.stdout.write(
-            f"seed_demo{where}: {len(users)} users, {len(subscriptions)} "
-            f"subscriptions, {templates} new template(s), {issued} notification(s) "
-            "issued."
+        self.stdout.write(f"seed_demo{where}: {self.summary(created)}.")
+
+    @staticmethod
+    def summary(created: Counter) -> str:
+        """What the database holds now, and how much of it this run made."""
+
+        def amount(count, name, new):
+            plural = "" if count == 1 else "s"
+            return f"{count} {name}{plural}" + (f" ({new} new)" if new else "")
+
+        rows = [
+            (get_user_model().objects.count(), "user", "users"),
+            (Subscription.objects.count(), "subscription", "subscriptions"),
+            (
+                Template.objects.filter(backend="activity").count(),
+                "activity template",
+                "templates",
+            ),
+            (Article.objects.count(), "article", "articles"),
+            (Comment.objects.count(), "comment", "comments"),
+            (Like.objects.count(), "like", "likes"),
+        ]
+        issued = created["notifications"]
+        return (
+            ", ".join(amount(count, name, created[key]) for count, name, key in rows)
+            + f"; {issued} notification{'' if issued == 1 else 's'} issued"
         )
 
     def check_ready(self):
@@ -184,11 +208,12 @@ class Command(BaseCommand):
                 "them after every migrate)."
             )
 
-    def seed_users(self, people):
+    def seed_users(self, people, created):
         user_model = get_user_model()
         username, password = ADMIN
         if not user_model.objects.filter(username=username).exists():
             user_model.objects.create_superuser(username, "admin@example.com", password)
+            created["users"] += 1
             self.stdout.write(
                 f"Created superuser {username!r} with password {password!r} "
                 "(demo only!)."
@@ -197,24 +222,25 @@ class Command(BaseCommand):
         for name, (first, last) in people.items():
             # Staff without permissions, so that the admin's login page (the
             # site's LOGIN_URL) lets them in; the password is the username.
-            user, created = user_model.objects.get_or_create(
+            user, new = user_model.objects.get_or_create(
                 username=name,
                 defaults={"first_name": first, "last_name": last, "is_staff": True},
             )
-            if created:
+            if new:
+                created["users"] += 1
                 user.set_password(name)
                 user.save(update_fields=["password"])
             users[name] = user
         return users
 
-    def seed_subscriptions(self, users, subscriptions):
+    def seed_subscriptions(self, users, subscriptions, created):
         for subscriber, author in subscriptions:
-            Subscription.objects.get_or_create(
+            _subscription, new = Subscription.objects.get_or_create(
                 subscriber=users[subscriber], author=users[author]
             )
+            created["subscriptions"] += new
 
-    def seed_templates(self):
-        created = 0
+    def seed_templates(self, created):
         for model, codename, recipients, subject, content in TEMPLATES:
             _template, new = Template.objects.get_or_create(
                 notification=notification(model, codename),
@@ -227,10 +253,9 @@ class Command(BaseCommand):
                     "enabled": True,
                 },
             )
-            created += new
-        return created
+            created["templates"] += new
 
-    def seed_content(self, users, article_specs, comments, likes):
+    def seed_content(self, users, article_specs, comments, likes, created):
         """Articles, edits, comments and likes; each new one is notified."""
         issued = 0
         now = timezone.now()
@@ -247,6 +272,7 @@ class Command(BaseCommand):
             )
             articles[slug] = article
             if new:
+                created["articles"] += 1
                 notification(Article, "created").issue(article)
                 issued += 1
                 if slug in EDITS:
@@ -259,6 +285,7 @@ class Command(BaseCommand):
                 article=articles[slug], author=users[author], body=body
             )
             if new:
+                created["comments"] += 1
                 notification(Comment, "created").issue(comment, actor=users[author])
                 issued += 1
         for username, slug in likes:
@@ -266,6 +293,7 @@ class Command(BaseCommand):
                 user=users[username], article=articles[slug]
             )
             if new:
+                created["likes"] += 1
                 notification(Like, "liked").issue(like, actor=users[username])
                 issued += 1
-        return issued
+        created["notifications"] += issued
