@@ -163,6 +163,9 @@ class RemoteServer:
         #: Answers for inbox POSTs, used up in order; then ``default_reply``.
         self.inbox_replies: deque[Reply] = deque()
         self.default_reply = Reply(202)
+        #: Which HTTP signature schemes this server accepts; a request signed
+        #: with another gets 401, as Mastodon before 4.5 answers RFC 9421.
+        self.accepts = {"rfc9421", "cavage"}
         #: Path → Reply (or ``handler(hit) -> Reply``) overriding everything.
         self.routes: dict[str, Reply | Callable[[Hit], Reply]] = {}
         self.stopping = threading.Event()
@@ -303,6 +306,9 @@ class RemoteServer:
         )
 
     def _reply_for(self, hit: Hit) -> Reply:
+        scheme = "rfc9421" if "signature-input" in hit.headers else "cavage"
+        if "signature" in hit.headers and scheme not in self.accepts:
+            return Reply(401, body=f"{scheme} signatures are not accepted".encode())
         path = urlsplit(hit.path).path
         route = self.routes.get(hit.path) or self.routes.get(path)
         if route is not None:

@@ -14,6 +14,7 @@ Select them with ``pytest -m demo_process``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -216,6 +217,15 @@ def test_ctrl_c_during_the_scenario_stops_everything(tmp_path):
     assert_stopped_cleanly(demo)
 
 
+def _dev_module():
+    """``dev.py`` itself, to compute its environment stamps."""
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def dev_py_interpreter(environment: str) -> str:
     """The Python ``dev.py`` built ``environment`` with.
 
@@ -223,14 +233,11 @@ def dev_py_interpreter(environment: str) -> str:
     it again, under this very test.)
     """
     stamp = ROOT / ".venvs" / environment / ".locked-from"
-    interpreter, lock, setup_cfg = stamp.read_text().split("\n", 2)
-    lock_file = {"django52": "django52.txt", "django6": "django6.txt"}[environment]
-    current = (
-        (ROOT / "requirements" / lock_file).read_text()
-        + "\n"
-        + (ROOT / "setup.cfg").read_text()
-    )
-    if f"{lock}\n{setup_cfg}" != current:
+    interpreter = stamp.read_text().split("\n", 1)[0]
+    dev = _dev_module()
+    lock, _minimum = dev.ENVIRONMENTS[environment]
+    wanted = "\n".join([interpreter, (ROOT / lock).read_text(), dev.project_stamp()])
+    if stamp.read_text() != wanted:
         pytest.skip(f".venvs/{environment} is out of date: dev.py would rebuild it")
     return interpreter
 

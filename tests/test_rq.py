@@ -96,7 +96,7 @@ def follower(instance: Instance, fediverse: Fediverse, name: str) -> RemoteServe
     shell(
         instance,
         "from vox_activity.models import Follow\n"
-        "from vox_activity.remote import fetch_actor\n"
+        "from vox_activity.net.remote_actors import fetch_actor\n"
         f"actor = fetch_actor({iri!r})\n"
         "Follow.objects.create(actor_iri=actor.iri, remote_actor=actor, "
         f"object_iri={alice!r}, state=Follow.State.ACCEPTED)\n"
@@ -166,7 +166,7 @@ def test_the_instance_runs_its_tasks_on_rq(alpha):
     found = shell(
         alpha,
         "from vox_activity.compat import tasks_module\n"
-        "from vox_activity.tasks import deliver\n"
+        "from vox_activity.outgoing.tasks import deliver\n"
         "backend = deliver.get_backend()\n"
         "result = [tasks_module().__name__, type(backend).__module__, "
         "type(deliver).__module__, backend.supports_defer]",
@@ -203,7 +203,7 @@ def test_a_notification_is_delivered_by_an_rq_worker(alpha, fediverse):
     assert body["cc"] == [alpha.url("/~alice/followers")]
     # The RQ worker ran it (not another worker, not the web process).
     log = alpha.worker_log.read_text()
-    assert f"vox_activity.tasks.deliver({rows[0]['pk']})" in log
+    assert f"vox_activity.outgoing.tasks.deliver({rows[0]['pk']})" in log
     assert "Job OK" in log
 
 
@@ -233,7 +233,7 @@ def test_a_retry_waits_in_rqs_scheduler_then_is_delivered(alpha, fediverse):
         "from rq.job import Job\n"
         "import django_rq\n"
         "from vox_activity.models import Delivery\n"
-        "from vox_activity.tasks import deliver\n"
+        "from vox_activity.outgoing.tasks import deliver\n"
         "when = timezone.now() + timedelta(seconds=3)\n"
         f"Delivery.objects.filter(pk={row['pk']}).update(next_attempt_at=when)\n"
         f"result = deliver.using(run_after=when).enqueue({row['pk']})\n"
