@@ -41,7 +41,7 @@ from vox_activity.models import (
 from vox_activity.net import http as vox_http
 from vox_activity.net.remote_actors import fetch_actor
 from vox_activity.net.webfinger import resolve_acct
-from vox_activity.outgoing.delivery import ATTEMPT_LEASE, attempt_delivery, claim
+from vox_activity.outgoing.delivery import attempt_delivery, claim_batch, claim_timeout
 from vox_activity.outgoing.publish import publish
 from vox_activity.outgoing.tasks import enqueue_delivery
 from vox_activity.protocol.cavage import (
@@ -911,7 +911,7 @@ def test_a_claimed_row_is_not_sent_by_a_second_task(server, zed, alice_doc):
     # No commit in a `db` test: the row is written, its task never enqueued.
     activity = publish(note(), [zed])
     row = Delivery.objects.get(activity=activity)
-    assert claim(row.pk) is not None  # another worker holds it
+    assert claim_batch([row.pk], top_up=False).rows  # another worker holds it
     assert attempt_delivery(row.pk) == "skipped"
     assert server.posts() == []
     make_due(row)
@@ -955,7 +955,7 @@ def test_server_failing_on_enough_days_is_skipped_until_it_answers(
     skipped = Delivery.objects.get(activity=send(note("skipped"), [zed]))
     assert (skipped.state, skipped.attempts) == (FAILED, 0)
     assert skipped.last_error.startswith(
-        f"Not attempted: {server.domain} is marked unavailable since "
+        f"Not attempted: {server.domain} is marked unavailable (it failed on 2 "
     )
     assert len(server.posts()) == posted
 
@@ -1035,7 +1035,7 @@ def test_worker_dying_mid_attempt_leaves_a_lease_the_sweep_takes_over(
     assert seen == [(PENDING, 1, row.next_attempt_at)]  # claimed before sending
     # The lease: due again five minutes after the claim.
     assert row.next_attempt_at - row.last_attempt_at == timedelta(minutes=5)
-    assert row.next_attempt_at - row.last_attempt_at == ATTEMPT_LEASE
+    assert row.next_attempt_at - row.last_attempt_at == claim_timeout()
     assert server.posts() == []
 
     monkeypatch.setattr(vox_http, "request", real_request)
@@ -1265,9 +1265,11 @@ def dummy_tasks(settings):
     return backend
 
 
-def test_backend_that_can_defer_gets_the_retry_with_run_after(
-    server, zed, alice_doc, send, dummy_tasks
+def test_backend_that_can_defer_gets_the_retry_from_the_sweep_chain(
+    server, zed, alice_doc, send, dummy_tasks, configure
 ):
+    """A retry waits on its row; the sweep task, deferred, queues it when due."""
+    configure(DELIVERY_SWEEP_INTERVAL=7)
     server.reply_with(Reply(500))
     activity = send(note(), [zed])
     row = Delivery.objects.get(activity=activity)
@@ -1277,15 +1279,36 @@ def test_backend_that_can_defer_gets_the_retry_with_run_after(
     assert first.task.run_after is None
     assert server.posts() == []  # enqueued, not run
 
-    assert first.task.call(*first.args, **first.kwargs) == PENDING  # a worker
+    assert first.task.call(*first.args, **first.kwargs) == {PENDING: 1}  # a worker
     row.refresh_from_db()
     assert (row.state, row.attempts, row.last_status) == (PENDING, 1, 500)
-    _, retry = dummy_tasks.results
+    assert row.claim_token == ""
+    # The worker started the sweep chain: deferred, not a task per retry.
+    _, chain = dummy_tasks.results
+    assert chain.task.module_path == "vox_activity.outgoing.tasks.sweep_deliveries"
+    wait = chain.task.run_after - timezone.now()
+    assert timedelta(seconds=5) < wait <= timedelta(seconds=7)
+
+    # The chain's run before the retry is due: nothing to queue, runs again.
+    assert chain.task.call(*chain.args) == "queued 0"
+    _, _, again = dummy_tasks.results
+    assert again.task.module_path == "vox_activity.outgoing.tasks.sweep_deliveries"
+    assert list(again.args) == list(chain.args)
+
+    make_due(row)
+    assert again.task.call(*again.args) == "queued 1"
+    retry = dummy_tasks.results[-1]
     assert retry.task.module_path == "vox_activity.outgoing.tasks.deliver"
     assert list(retry.args) == [row.pk]
-    assert retry.task.run_after == row.next_attempt_at
-    assert row.next_attempt_at > timezone.now()
-    assert len(server.posts()) == 1
+    assert retry.task.call(*retry.args) == {DELIVERED: 1}
+    row.refresh_from_db()
+    assert (row.state, row.attempts, row.last_status) == (DELIVERED, 2, 202)
+    assert len(server.posts()) == 2
+
+    # Nothing pending: the chain's next run ends it.
+    next_run = dummy_tasks.results[-2]
+    assert next_run.task.module_path.endswith("sweep_deliveries")
+    assert next_run.task.call(*next_run.args) == "ended: nothing pending"
 
 
 def test_immediate_backend_leaves_the_retry_to_the_sweep(server, zed, alice_doc, send):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
-from django.utils import timezone
+from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +25,7 @@ from vox_activity.models import (
     RemoteKey,
     Report,
 )
-from vox_activity.outgoing.delivery import enqueue_many
+from vox_activity.outgoing.delivery import retry_now
 from vox_activity.protocol.vocabulary import as_list, iri_of
 
 
@@ -101,16 +100,25 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Retry now"), permissions=["act"])
     def retry_now(self, request, queryset):
-        """Make the selected undelivered rows due now and enqueue them."""
-        retry = queryset.exclude(state=Delivery.State.DELIVERED)
-        ids = list(retry.values_list("pk", flat=True))
-        # One more attempt each; ``attempts`` keeps counting (a given-up row
-        # that fails again is given up again, with the new error recorded).
-        retry.update(state=Delivery.State.PENDING, next_attempt_at=timezone.now())
-        enqueue_many(ids)
+        """Queue the selected undelivered rows for an attempt now.
+
+        Rows a queued task or an attempt in progress holds are left alone: a
+        second attempt beside one in flight would send the activity twice.
+        """
+        done = retry_now(queryset)
         self.message_user(
-            request, _("%(n)d deliveries queued again.") % {"n": len(ids)}
+            request, _("%(n)d deliveries queued again.") % {"n": len(done.queued)}
         )
+        if done.held:
+            self.message_user(
+                request,
+                _(
+                    "%(n)d deliveries left alone: already queued or being "
+                    "attempted (they are retried when that attempt fails)."
+                )
+                % {"n": done.held},
+                level=messages.WARNING,
+            )
 
 
 @admin.register(DomainHealth)

@@ -75,8 +75,29 @@ DEFAULTS: dict[str, Any] = {
     # Days with failures (and no success since) after which a server is
     # marked unavailable and skipped (Mastodon: 7).
     "DOMAIN_FAILURE_DAYS": 7,
-    # Name of the Django task backend (TASKS setting) deliveries are queued on.
+    # Seconds of each retry's wait, attempt by attempt (the last one repeats),
+    # e.g. [60, 300, 3600]; None: Mastodon's curve with jitter (~2.5 days for
+    # 16 attempts).  A Retry-After that asks for longer is honoured.
+    "DELIVERY_RETRY_DELAYS": None,
+    # Deliveries a worker claims and attempts per statement (one batch).
+    "DELIVERY_BATCH_SIZE": 50,
+    # Tasks enqueued at most for one batch of new deliveries: how many worker
+    # processes may work on one publication at once.
+    "DELIVERY_CONCURRENCY": 4,
+    # Seconds a claim holds a delivery (a queued task's rows, or an attempt
+    # in progress).  When it runs out, the rows are due again: a killed
+    # worker's deliveries are taken over this long after the claim.  At
+    # least twice HTTP_TOTAL_TIMEOUT (smaller values are raised to that).
+    "DELIVERY_CLAIM_TIMEOUT": 300,
+    # Seconds between two runs of the self-rescheduling sweep task, which
+    # runs while deliveries are pending: it queues retries that have come due
+    # and deliveries whose claim ran out.  Needs a task backend that can
+    # defer; otherwise run `manage.py vox_activity_deliver --loop 30`.
+    "DELIVERY_SWEEP_INTERVAL": 30,
+    # Name of the Django task backend (TASKS setting) deliveries are queued on,
+    # and the queue (of that backend) their tasks go to.
     "TASK_BACKEND": "default",
+    "TASK_QUEUE": "default",
     # --- HTTP Signatures (vox_activity.net.signing) ---
     # How outbound requests are signed: "double-knock" (RFC 9421 first, then
     # draft-cavage on 400/401, remembered per server, as Fedify does),

@@ -1,7 +1,7 @@
 """vox_activity's models, one module per concern, all importable from here."""
 
 from vox_activity.models.activity import Activity, InboxItem, Report
-from vox_activity.models.delivery import Delivery, DomainHealth
+from vox_activity.models.delivery import Delivery, DeliverySweep, DomainHealth
 from vox_activity.models.fields import IRI_MAX_LENGTH, IriField
 from vox_activity.models.follow import Block, Follow
 from vox_activity.models.keys import ActorKey
@@ -14,6 +14,7 @@ __all__ = [
     "ActorKey",
     "Block",
     "Delivery",
+    "DeliverySweep",
     "DomainHealth",
     "Follow",
     "InboxItem",

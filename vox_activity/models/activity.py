@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -156,6 +157,10 @@ class Activity(ReceivedText, models.Model):
             type(self).objects.filter(pk=self.pk).update(undone_at=self.undone_at)
 
 
+#: Inbox items written per statement by :meth:`InboxItemManager.fill_keys`.
+FILL_CHUNK = 5000
+
+
 class InboxItemManager(models.Manager["InboxItem"]):
     def get_queryset(self) -> InboxItemQuerySet:
         return InboxItemQuerySet(self.model, using=self._db)
@@ -187,6 +192,46 @@ class InboxItemManager(models.Manager["InboxItem"]):
         if rows:
             self._insert(list(rows.values()))
         return len(rows)
+
+    def fill_keys(
+        self, activity: Activity, owner_type_id: int, owner_ids: Iterable[Any]
+    ) -> int:
+        """Put ``activity`` in the inboxes of ``owner_ids`` of one model; how many.
+
+        For fan-outs of any size: the ids are streamed to the database in
+        chunks of :data:`FILL_CHUNK` (one ``executemany`` each), and an owner
+        who already has the item (a duplicate id, in this chunk or an earlier
+        one) is skipped by the database (``INSERT OR IGNORE`` / ``ON
+        CONFLICT DO NOTHING``) rather than remembered here, so memory stays
+        flat however many owners there are.  Returns the rows written.
+        """
+        connection = connections[self.db]
+        meta = self.model._meta
+        names = ("owner_type", "owner_id", "activity", "created")
+        fields = [meta.get_field(name) for name in names]
+        quote = connection.ops.quote_name
+        head = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
+        tail = connection.ops.on_conflict_suffix_sql(
+            fields, OnConflict.IGNORE, None, None
+        )
+        columns = ", ".join(quote(field.column) for field in fields)
+        sql = (
+            f"{head} {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s) {tail}"
+        )
+        created = fields[-1].get_db_prep_save(timezone.now(), connection)
+        written = 0
+        chunk: list[tuple[Any, ...]] = []
+        with connection.cursor() as cursor:
+            for owner_id in owner_ids:
+                chunk.append((owner_type_id, str(owner_id), activity.pk, created))
+                if len(chunk) >= FILL_CHUNK:
+                    cursor.executemany(sql, chunk)
+                    written += max(cursor.rowcount, 0)
+                    chunk = []
+            if chunk:
+                cursor.executemany(sql, chunk)
+                written += max(cursor.rowcount, 0)
+        return written
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         meta = self.model._meta

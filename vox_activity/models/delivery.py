@@ -1,28 +1,202 @@
 """Deliveries: one row per (activity, remote inbox), the source of truth.
 
 A row is written in the same transaction as its activity, before any attempt,
-and every attempt's outcome is recorded on it.  A worker that dies mid-attempt
-leaves the row ``pending`` with a due ``next_attempt_at``, so the retry sweep
-(``manage.py vox_activity_deliver``) picks it up again: nothing is lost.
+and every attempt's outcome is recorded on it.  The rows are the queue; tasks
+only say "work on these now".
+
+Claims.  A pending row is *held* while its ``claim_token`` is set and its
+``next_attempt_at`` (the lease) lies ahead: by a task waiting in the queue
+(rows written by a publication, or taken by the sweep), or by a worker
+attempting it.  Whoever holds a row writes its outcome, and only while it
+still holds it: every outcome write is conditional on the token.  A lease
+that runs out (a worker killed mid-attempt, a task a queue lost) makes the
+row due again, and the next batch claim or the sweep takes it over with a
+new token, so nothing waits for an operator and no outcome overwrites a
+newer one.
+
+Claims are single statements: ``UPDATE … RETURNING`` where the database has
+it (PostgreSQL, SQLite >= 3.35), with ``FOR UPDATE SKIP LOCKED`` where it has
+that too (PostgreSQL), so that concurrent workers take disjoint rows without
+waiting for each other; elsewhere an ``UPDATE`` followed by a ``SELECT`` of
+the new token, which is just as safe.
 """
 
 from __future__ import annotations
 
-from django.db import models
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vox_activity.models.activity import Activity
 from vox_activity.models.fields import IriField
 
+__all__ = ["Claimed", "Delivery", "DeliverySweep", "DomainHealth", "new_token"]
 
-class DeliveryQuerySet(models.QuerySet):
+
+def new_token() -> str:
+    """A fresh claim token (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row taken for one attempt: what the attempt needs, no model instance."""
+
+    pk: int
+    activity_id: int
+    inbox: str
+    domain: str
+    attempts: int
+
+
+class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def pending(self) -> DeliveryQuerySet:
         return self.filter(state=Delivery.State.PENDING)
 
-    def due(self, now=None) -> DeliveryQuerySet:
-        """Pending deliveries whose next attempt time has come."""
+    def due(self, now: datetime | None = None) -> DeliveryQuerySet:
+        """Pending rows whose next attempt (or whose lease's end) has come."""
         return self.pending().filter(next_attempt_at__lte=now or timezone.now())
+
+    def held(self, now: datetime | None = None) -> DeliveryQuerySet:
+        """Pending rows a task or a worker holds: a token and a running lease."""
+        return (
+            self.pending()
+            .exclude(claim_token="")
+            .filter(next_attempt_at__gt=now or timezone.now())
+        )
+
+    def not_held(self, now: datetime | None = None) -> DeliveryQuerySet:
+        """Everything :meth:`held` is not."""
+        now = now or timezone.now()
+        return self.exclude(
+            Q(state=Delivery.State.PENDING)
+            & ~Q(claim_token="")
+            & Q(next_attempt_at__gt=now)
+        )
+
+
+class DeliveryManager(models.Manager["Delivery"]):
+    def get_queryset(self) -> DeliveryQuerySet:
+        return DeliveryQuerySet(self.model, using=self._db)
+
+    def pending(self) -> DeliveryQuerySet:
+        return self.get_queryset().pending()
+
+    def due(self, now: datetime | None = None) -> DeliveryQuerySet:
+        return self.get_queryset().due(now)
+
+    def held(self, now: datetime | None = None) -> DeliveryQuerySet:
+        return self.get_queryset().held(now)
+
+    def not_held(self, now: datetime | None = None) -> DeliveryQuerySet:
+        return self.get_queryset().not_held(now)
+
+    def claim(
+        self,
+        candidates: models.QuerySet[Delivery],
+        *,
+        token: str,
+        lease_until: datetime,
+        limit: int,
+        attempt: bool,
+        now: datetime | None = None,
+    ) -> list[Claimed]:
+        """Take up to ``limit`` of ``candidates`` under ``token`` until ``lease_until``.
+
+        One statement (two without ``RETURNING``).  ``candidates`` says which
+        rows may be taken and in which order; only pending rows ever are.
+        With ``attempt``, the claim counts an attempt (``attempts + 1``,
+        ``last_attempt_at = now``).  Returns the rows taken.
+        """
+        if limit <= 0:
+            return []
+        now = now or timezone.now()
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        table = quote(meta.db_table)
+
+        def column(name: str) -> str:
+            return quote(meta.get_field(name).column)
+
+        def prep(name: str, value: Any) -> Any:
+            return meta.get_field(name).get_db_prep_value(value, connection)
+
+        assignments = [
+            f"{column('claim_token')} = %s",
+            f"{column('next_attempt_at')} = %s",
+        ]
+        params: list[Any] = [token, prep("next_attempt_at", lease_until)]
+        if attempt:
+            attempts = column("attempts")
+            assignments += [
+                f"{attempts} = {attempts} + 1",
+                f"{column('last_attempt_at')} = %s",
+            ]
+            params.append(prep("last_attempt_at", now))
+        returned = ", ".join(
+            column(name) for name in ("id", "activity", "inbox", "domain", "attempts")
+        )
+        returning = _supports_update_returning(connection)
+        skip_locked = connection.features.has_select_for_update_skip_locked
+        with transaction.atomic(using=self.db):
+            subquery = candidates.pending().order_by("next_attempt_at", "pk")
+            if skip_locked:
+                subquery = subquery.select_for_update(skip_locked=True)
+            ids = subquery.values("pk")[:limit]
+            sub_sql, sub_params = ids.query.get_compiler(self.db).as_sql()
+            if not returning:  # MySQL and friends: a derived table, then a SELECT
+                sub_sql = f"SELECT * FROM ({sub_sql}) AS vox_claimable"  # noqa: S608
+            sql = (
+                f"UPDATE {table} SET {', '.join(assignments)} "  # noqa: S608
+                f"WHERE {column('id')} IN ({sub_sql}) "
+                f"AND {column('state')} = %s"
+            )
+            params += [*sub_params, Delivery.State.PENDING]
+            with connection.cursor() as cursor:
+                if returning:
+                    cursor.execute(f"{sql} RETURNING {returned}", params)
+                    rows = cursor.fetchall()
+                else:
+                    cursor.execute(sql, params)
+                    cursor.execute(
+                        f"SELECT {returned} FROM {table} "  # noqa: S608
+                        f"WHERE {column('claim_token')} = %s",
+                        [token],
+                    )
+                    rows = cursor.fetchall()
+        return [Claimed(*row) for row in rows]
+
+    def renew(self, token: str, lease_until: datetime) -> set[int]:
+        """Extend the lease of the pending rows still held under ``token``.
+
+        Returns their ids: a row missing from the answer was taken over by
+        someone else (its lease had run out) and must not be attempted.
+        """
+        rows = self.filter(claim_token=token, state=Delivery.State.PENDING)
+        ids = set(rows.values_list("pk", flat=True))
+        if ids:
+            self.filter(pk__in=ids, claim_token=token).update(
+                next_attempt_at=lease_until
+            )
+        return ids
+
+
+def _supports_update_returning(connection: Any) -> bool:
+    """``UPDATE … RETURNING``: PostgreSQL, SQLite >= 3.35 (not MySQL/MariaDB)."""
+    if connection.vendor == "postgresql":
+        return True
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version_info >= (3, 35)
+    return False
 
 
 class Delivery(models.Model):
@@ -48,14 +222,28 @@ class Delivery(models.Model):
         db_index=True,
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt"),
+        default=timezone.now,
+        help_text=_(
+            "When the row is due; while it is held (queued or being attempted), "
+            "the end of the hold."
+        ),
+    )
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     last_status = models.PositiveIntegerField(_("last HTTP status"), null=True)
     last_error = models.TextField(_("last error"), blank=True)
     created = models.DateTimeField(_("created"), default=timezone.now)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    claim_token = models.CharField(
+        _("claim"),
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("Who holds the row (a queued task or a worker); empty if free."),
+    )
 
-    objects = DeliveryQuerySet.as_manager()
+    objects = DeliveryManager()
 
     class Meta:
         verbose_name = _("delivery")
@@ -66,11 +254,99 @@ class Delivery(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="vox_delivery_due")
+            models.Index(fields=["state", "next_attempt_at"], name="vox_delivery_due"),
+            # Only held rows have a token: the index stays small.
+            models.Index(
+                fields=["claim_token"],
+                condition=~Q(claim_token=""),
+                name="vox_delivery_claimed",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.activity.type} → {self.inbox} ({self.state})"
+
+
+class DeliverySweepManager(models.Manager["DeliverySweep"]):
+    NAME = "deliveries"
+
+    def take_over(self, token: str, due_at: datetime, stale_before: datetime) -> bool:
+        """Make ``token`` the one sweep chain unless a live chain exists.
+
+        A chain is live while it has a token and its next run is not overdue
+        (``due_at >= stale_before``).  One statement: an upsert where the
+        database has one (SQLite >= 3.24, PostgreSQL), else UPDATE, INSERT.
+        """
+        connection = connections[self.db]
+        meta = self.model._meta
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        name, tok, due = (
+            quote(meta.get_field(f).column) for f in ("name", "token", "due_at")
+        )
+        prep_due = meta.get_field("due_at").get_db_prep_value
+        if connection.vendor in ("sqlite", "postgresql"):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} ({name}, {tok}, {due}) VALUES (%s, %s, %s) "  # noqa: S608
+                    f"ON CONFLICT ({name}) DO UPDATE SET {tok} = excluded.{tok}, "
+                    f"{due} = excluded.{due} "
+                    f"WHERE {table}.{tok} = '' OR {table}.{due} IS NULL "
+                    f"OR {table}.{due} < %s",
+                    [
+                        self.NAME,
+                        token,
+                        prep_due(due_at, connection),
+                        prep_due(stale_before, connection),
+                    ],
+                )
+                return cursor.rowcount == 1
+        dead = Q(token="") | Q(due_at__isnull=True) | Q(due_at__lt=stale_before)
+        if self.filter(dead, name=self.NAME).update(token=token, due_at=due_at):
+            return True
+        if self.filter(name=self.NAME).exists():
+            return False
+        try:
+            with transaction.atomic(using=self.db):
+                self.create(name=self.NAME, token=token, due_at=due_at)
+        except IntegrityError:  # another process created it first
+            return False
+        return True
+
+    def renew(self, token: str, due_at: datetime) -> bool:
+        """Is ``token`` still the chain?  If so, its next run is ``due_at``."""
+        return bool(self.filter(name=self.NAME, token=token).update(due_at=due_at))
+
+    def release(self, token: str) -> bool:
+        """End the chain ``token`` if no delivery is pending (checked in the
+        same statement, so a publication committing meanwhile either keeps
+        the chain or finds it ended and starts another)."""
+        pending = Delivery.objects.using(self.db).filter(state=Delivery.State.PENDING)
+        return bool(
+            self.filter(name=self.NAME, token=token)
+            .filter(~models.Exists(pending))
+            .update(token="", due_at=None)
+        )
+
+
+class DeliverySweep(models.Model):
+    """The one self-rescheduling sweep chain (see :mod:`vox_activity.outgoing.sweep`).
+
+    One row: the token of the chain that may run, and when it runs next.
+    """
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    token = models.CharField(_("token"), max_length=32, blank=True)
+    due_at = models.DateTimeField(_("next run"), null=True, blank=True)
+
+    objects = DeliverySweepManager()
+
+    class Meta:
+        verbose_name = _("delivery sweep")
+        verbose_name_plural = _("delivery sweeps")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({'running' if self.token else 'idle'})"
 
 
 class DomainHealth(models.Model):
@@ -85,7 +361,12 @@ class DomainHealth(models.Model):
     domain = models.CharField(_("domain"), max_length=255, unique=True)
     failure_days = models.PositiveIntegerField(_("days with failures"), default=0)
     last_failure_date = models.DateField(_("last failure"), null=True, blank=True)
-    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_success_at = models.DateTimeField(
+        _("last success"),
+        null=True,
+        blank=True,
+        help_text=_("The success that last cleared its failures."),
+    )
     unavailable_since = models.DateTimeField(
         _("unavailable since"), null=True, blank=True
     )

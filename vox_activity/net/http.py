@@ -32,7 +32,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import heapq
 import ipaddress
+import itertools
 import json
 import os
 import socket
@@ -286,35 +288,37 @@ class _Deadline:
     """The time one request may take in all, redirects included.
 
     Socket timeouts bound each wait, not the sum: a server that trickles a byte
-    every few seconds never trips them.  So a timer shuts the socket in use
-    down when the budget is spent, which wakes whichever read is blocked,
-    headers or body.  (DNS resolution and the TLS handshake count against the
-    budget but cannot be interrupted; they are bounded by the resolver and by
-    the connect timeout.)
+    every few seconds never trips them.  So when the budget is spent the
+    :class:`_Watchdog` shuts the socket in use down, which wakes whichever
+    read is blocked, headers or body.  (DNS resolution and the TLS handshake
+    count against the budget but cannot be interrupted; they are bounded by
+    the resolver and by the connect timeout.)
     """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
-        self._ends = time.monotonic() + seconds
+        self.finished = False
+        self.ends = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
         self._token: contextvars.Token[_Deadline | None] | None = None
 
     def __enter__(self) -> _Deadline:
         self._token = _current_deadline.set(self)
-        self._timer.start()
+        _watchdog().watch(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
+        with self._lock:
+            self.finished = True
+            self._sock = None
+        _watchdog().forget()
         if self._token is not None:
             _current_deadline.reset(self._token)
 
     def remaining(self) -> float:
-        return self._ends - time.monotonic()
+        return self.ends - time.monotonic()
 
     @property
     def spent(self) -> bool:
@@ -342,11 +346,83 @@ class _Deadline:
         with self._lock:
             self._sock = None
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """Called by the watchdog when the time is up (unless finished)."""
         with self._lock:
+            if self.finished:
+                return
             self.expired = True
             if self._sock is not None:
                 _shut_down(self._sock)
+
+
+class _Watchdog:
+    """One thread that expires the deadlines of every request of the process.
+
+    A timer thread per request cost more than many requests themselves (a
+    thread start, 0.8-1.5 ms, on every delivery).  Here a deadline is a heap
+    entry: :meth:`watch` pushes it, the thread sleeps until the earliest one
+    and expires it.  A finished request leaves its entry behind (cheap); the
+    heap is compacted when such entries make up most of it.
+    """
+
+    #: Compact the heap once this many finished entries have piled up.
+    COMPACT_AFTER = 1024
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._finished = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._wake:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="vox-activity-http-watchdog", daemon=True
+                )
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline.ends, next(self._order), deadline))
+            if self._heap[0][2] is deadline:
+                self._wake.notify()
+
+    def forget(self) -> None:
+        """A request finished before its deadline; compact now and then."""
+        with self._wake:
+            self._finished += 1
+            if self._finished > self.COMPACT_AFTER and self._finished * 2 > len(
+                self._heap
+            ):
+                self._heap = [entry for entry in self._heap if not entry[2].finished]
+                heapq.heapify(self._heap)
+                self._finished = 0
+
+    def pending(self) -> int:
+        """Deadlines of requests still running (for tests)."""
+        with self._wake:
+            return sum(1 for entry in self._heap if not entry[2].finished)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and self._heap[0][2].finished:
+                    heapq.heappop(self._heap)
+                    self._finished = max(0, self._finished - 1)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                delay = self._heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(delay)
+                    continue
+                _, _, deadline = heapq.heappop(self._heap)
+            deadline.expire()
+
+
+@functools.cache
+def _watchdog() -> _Watchdog:
+    return _Watchdog()
 
 
 def _shut_down(sock: socket.socket) -> None:
@@ -474,8 +550,10 @@ def _adapter() -> _PinnedAdapter:
 
 
 if hasattr(os, "register_at_fork"):
-    # Pooled sockets must not be shared between a parent and its workers.
+    # Pooled sockets must not be shared between a parent and its workers, and
+    # the watchdog's thread does not survive a fork (nor may its lock).
     os.register_at_fork(after_in_child=_adapter.cache_clear)
+    os.register_at_fork(after_in_child=_watchdog.cache_clear)
 
 
 # --- sending -----------------------------------------------------------------

@@ -13,19 +13,25 @@ Two steps, so that the network is never used inside a transaction:
 
 :func:`publish` does both and is what the backend calls for every
 notification.  The cost in queries does not depend on the number of
-recipients: local recipients are resolved with one query per registered
-model and their inbox items are bulk-inserted.
+recipients, and memory stays flat: recipients are streamed in chunks of
+:data:`RECIPIENT_CHUNK` (one query per registered model and chunk), kept as
+bare primary keys, and their inbox items are inserted in chunks, duplicates
+skipped by the database; remote followers are selected, de-duplicated by
+inbox and written in SQL (:mod:`vox_activity.outgoing.inboxes`).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,6 +58,7 @@ from vox_activity.registry import (
 from vox_activity.site import absolute_iri, local_path
 
 __all__ = [
+    "LocalRecipients",
     "Publication",
     "activity_iri",
     "commit_publication",
@@ -62,9 +69,48 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Addresses resolved per round of queries while planning a publication.
+RECIPIENT_CHUNK = 5000
+
 
 def activity_iri(activity_uuid: uuid.UUID) -> str:
     return absolute_iri(reverse("vox_activity:activity", args=[activity_uuid]))
+
+
+class LocalRecipients:
+    """Local actors to give an inbox item, as bare keys: flat in memory.
+
+    A fan-out to a million users must not hold a million model instances
+    (nor a million :class:`~vox_activity.registry.ActorRef`): the keys are
+    kept per owner type, integers packed 8 bytes each.  Duplicates may be
+    kept; the inbox insert skips them.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[int, array[int] | list[str]] = {}
+
+    def add(self, actors: Iterable[Any]) -> None:
+        for actor in actors:
+            model = actor.__class__ if isinstance(actor, models.Model) else actor.model
+            type_id = ContentType.objects.get_for_model(model).pk  # cached per model
+            keys = self._keys.get(type_id)
+            if keys is None:
+                keys = self._keys[type_id] = (
+                    array("q") if isinstance(actor.pk, int) else []
+                )
+            if isinstance(keys, array) and not isinstance(actor.pk, int):
+                keys = self._keys[type_id] = [str(key) for key in keys]
+            keys.append(actor.pk)  # type: ignore[arg-type]
+
+    def by_type(self) -> Iterator[tuple[int, Iterable[Any]]]:
+        """``(content type id, keys)`` pairs."""
+        return iter(self._keys.items())
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys in self._keys.values())
+
+    def __bool__(self) -> bool:
+        return any(self._keys.values())
 
 
 @dataclass
@@ -74,9 +120,15 @@ class Publication:
     document: dict[str, Any]
     activity_uuid: uuid.UUID
     published: Any
-    local_actors: list[Any] = field(default_factory=list)
+    local_recipients: LocalRecipients = field(default_factory=LocalRecipients)
     remote_addresses: list[str] = field(default_factory=list)
     remote_actors: dict[str, RemoteActor] = field(default_factory=dict)
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def plan_publication(
@@ -93,11 +145,14 @@ def plan_publication(
     private and the stored row stays small.
     """
     addressed = recipients_of(data)  # the activity's own to/cc/bto/bcc/audience
-    wanted = list(
-        dict.fromkeys(filter(None, map(address_iri, [*addresses, *addressed])))
-    )
-    local_actors = resolve_local_actors(wanted)
-    others = [iri for iri in wanted if iri not in local_actors]
+    wanted = filter(None, map(address_iri, chain(addresses, addressed)))
+    local = LocalRecipients()
+    not_local: dict[str, None] = {}  # remote, Public, or no local actor
+    for chunk in _chunks(wanted, RECIPIENT_CHUNK):
+        resolved = resolve_local_actors(chunk)
+        local.add(resolved.values())
+        not_local.update((iri, None) for iri in chunk if iri not in resolved)
+    others = list(not_local)
     if others and not _federates(iri_of(data.get("actor"))):
         logger.warning(
             "Not delivering a %s by %s to other servers: its username cannot federate.",
@@ -126,7 +181,7 @@ def plan_publication(
         document=document,
         activity_uuid=activity_uuid,
         published=published,
-        local_actors=list(local_actors.values()),
+        local_recipients=local,
         remote_addresses=others,
         remote_actors=remote_actors,
     )
@@ -147,7 +202,8 @@ def commit_publication(plan: Publication) -> Activity:
             published=plan.published,
             activity_uuid=plan.activity_uuid,
         )
-        InboxItem.objects.fill(activity, plan.local_actors)
+        for owner_type_id, keys in plan.local_recipients.by_type():
+            InboxItem.objects.fill_keys(activity, owner_type_id, keys)
         track_local_object(activity)
         schedule_remote_delivery(activity, plan.remote_addresses, plan.remote_actors)
     return activity

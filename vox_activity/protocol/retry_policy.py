@@ -7,7 +7,9 @@ Pure functions, so the policy can be read and tested on its own:
   retried with exponential backoff and jitter (Sidekiq's curve, which
   Mastodon uses): attempt *n* waits ``n⁴ + 15 + random(0..30)·(n + 1)``
   seconds, so 16 attempts span about two and a half days.  A ``Retry-After``
-  header that asks for longer is honoured (capped at a day).
+  header that asks for longer is honoured (capped at a day).  A site can
+  replace the curve with a fixed schedule (:func:`scheduled_delay`, the
+  ``DELIVERY_RETRY_DELAYS`` setting).
 * 404 and 410: permanent, and the recipient is gone.
 * Any other 4xx, and 501: permanent.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import enum
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from vox_activity.protocol.iri import ascii_int
@@ -70,10 +73,26 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     return max(timedelta(0), min(delay, RETRY_AFTER_CAP))
 
 
+def scheduled_delay(attempt: int, delays: Sequence[float]) -> timedelta:
+    """Delay after ``attempt`` failed (1-based) from a fixed schedule.
+
+    ``delays[0]`` follows the first attempt, and so on; the last value is
+    used for every later attempt.  (``DELIVERY_RETRY_DELAYS``.)
+    """
+    if not delays:
+        raise ValueError("a retry schedule needs at least one delay")
+    index = min(max(attempt, 1), len(delays)) - 1
+    return timedelta(seconds=max(0.0, float(delays[index])))
+
+
 def next_attempt_delay(
-    attempt: int, retry_after: str | None, now: datetime, rng=None
+    attempt: int,
+    retry_after: str | None,
+    now: datetime,
+    rng: random.Random | None = None,
+    schedule: Sequence[float] | None = None,
 ) -> timedelta:
-    """The backoff, or the server's Retry-After if it asks for longer."""
-    delay = backoff(attempt, rng)
+    """The backoff (or ``schedule``), or the server's Retry-After if longer."""
+    delay = scheduled_delay(attempt, schedule) if schedule else backoff(attempt, rng)
     asked = parse_retry_after(retry_after, now)
     return max(delay, asked) if asked is not None else delay

@@ -1,17 +1,19 @@
-"""Enqueue (or run) the deliveries whose next attempt is due.
+"""Queue (or run) the deliveries whose next attempt is due.
 
-Run it from cron or a scheduler every minute when the task backend cannot
-defer tasks (the immediate backend), and once after a worker outage in any
-case; ``--loop`` keeps it running.  ``--run`` attempts deliveries right here
-instead of enqueueing them (handy with no worker at all).
+The sweep task (:mod:`vox_activity.outgoing.sweep`) does this by itself on a
+task backend that can defer tasks.  Run this command every half minute
+(``--loop 30``, cron, a timer) when the backend cannot (the immediate
+backend), and once whenever you want due rows queued right now.  ``--run``
+attempts deliveries right here instead of enqueueing them (handy with no
+worker at all).  Rows a queued task or an attempt holds are not due: the
+command never queues a delivery twice.
 """
 
 import time
 
 from django.core.management.base import BaseCommand
 
-from vox_activity.models import Delivery
-from vox_activity.outgoing.delivery import attempt_delivery, enqueue_due
+from vox_activity.outgoing.delivery import enqueue_due, run_due
 
 
 class Command(BaseCommand):
@@ -27,9 +29,8 @@ class Command(BaseCommand):
     def handle(self, *args, run=False, loop=None, limit=1000, **options):
         while True:
             if run:
-                due = Delivery.objects.due().values_list("pk", flat=True)[:limit]
-                states = [attempt_delivery(pk) for pk in due]
-                self.stdout.write(f"Attempted {len(states)} due deliveries.")
+                count = run_due(limit)
+                self.stdout.write(f"Attempted {count} due deliveries.")
             else:
                 count = enqueue_due(limit)
                 self.stdout.write(f"Enqueued {count} due deliveries.")
