@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fake remote inboxes for ``bench/federation.py deliver``: standard library only.
+"""Fake remote inboxes for the delivery benchmarks: standard library only.
 
 Run as a separate process (so that serving does not compete for the
 benchmark's GIL)::
@@ -15,10 +15,12 @@ empty body; nothing is checked, so the benchmark measures the sender.
 Control requests, on any of the ports:
 
 * ``GET /_bench/stats``: ``{"posts", "distinct", "errors", "cpu_seconds",
-  "samples"}`` — POSTs since the last reset, distinct (inbox path, activity
-  id) pairs among them, requests that were not a POST of a JSON object,
-  this process's CPU time, and the first two POSTs each port received
-  (method, path, headers, base64 body) for signature checks;
+  "first_post_at", "last_post_at", "samples"}`` — POSTs since the last
+  reset, distinct (inbox path, activity id) pairs among them, requests that
+  were not a POST of a JSON object, this process's CPU time, the wall-clock
+  times (``time.time()``) of the first and the last POST, and the first two
+  POSTs each port received (method, path, headers, base64 body) for
+  signature checks;
 * ``POST /_bench/reset``: zero the counters and samples.
 """
 
@@ -43,6 +45,8 @@ class Stats:
     def reset(self) -> None:
         self.posts = 0
         self.errors = 0
+        self.first_post_at: float | None = None
+        self.last_post_at: float | None = None
         self.seen: set[tuple[str, str]] = set()
         self.samples: dict[int, list[dict]] = {}
 
@@ -53,6 +57,8 @@ class Stats:
                 "distinct": len(self.seen),
                 "errors": self.errors,
                 "cpu_seconds": time.process_time(),
+                "first_post_at": self.first_post_at,
+                "last_post_at": self.last_post_at,
                 "samples": [
                     s for port in sorted(self.samples) for s in self.samples[port]
                 ],
@@ -104,6 +110,8 @@ class InboxHandler(BaseHTTPRequestHandler):
                 STATS.errors += 1
             else:
                 STATS.posts += 1
+                STATS.last_post_at = time.time()
+                STATS.first_post_at = STATS.first_post_at or STATS.last_post_at
                 STATS.seen.add((self.path, activity_id))
                 samples = STATS.samples.setdefault(port, [])
                 if len(samples) < SAMPLES_PER_PORT:

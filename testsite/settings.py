@@ -4,6 +4,7 @@ The origin comes from the environment so that two instances can run side by
 side (``TESTSITE_DOMAIN=127.0.0.1:8002``); each gets its own SQLite file.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -99,6 +100,26 @@ DATABASES = {
         or f"sqlite:///{BASE_DIR.parent / '.venvs' / f'testsite-{INSTANCE}.sqlite3'}"
     )
 }
+# Persistent connections: a web thread or a task worker keeps its connection
+# instead of opening one per request or per task (the workers close "old"
+# connections after every task, which with the default CONN_MAX_AGE = 0 means
+# every connection).  On PostgreSQL, Django's connection pool when psycopg's
+# pool is installed (then CONN_MAX_AGE must stay 0), else persistent
+# connections.  See docs/deployment.rst.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    try:
+        import psycopg_pool  # noqa: F401
+
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": 8,
+        }
+    except ImportError:
+        DATABASES["default"]["CONN_MAX_AGE"] = 600
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Each instance is a web server (several threads) and a task worker writing
     # to one SQLite file: take the write lock when a transaction begins (no
@@ -120,6 +141,9 @@ VOX_ACTIVITY = {
     "PAGE_SIZE": 20,
     # The demo's instances talk to each other on 127.0.0.1; never in production.
     "ALLOW_PRIVATE_ADDRESSES": os.environ.get("TESTSITE_ALLOW_PRIVATE", "1") == "1",
+    # More settings as JSON, for tests that run instances as processes
+    # (short claim timeouts, say): TESTSITE_VOX_ACTIVITY='{"...": ...}'.
+    **json.loads(os.environ.get("TESTSITE_VOX_ACTIVITY") or "{}"),
 }
 
 LOGGING = {

@@ -39,9 +39,15 @@ from vox_activity.models.fields import IriField
 __all__ = ["Claimed", "Delivery", "DeliverySweep", "DomainHealth", "new_token"]
 
 
-def new_token() -> str:
-    """A fresh claim token (32 hex digits)."""
-    return uuid.uuid4().hex
+#: Tokens of rows held for a task in the queue start with "q" (hex digits
+#: never do); tokens of attempts in progress with "a".
+QUEUED_PREFIX, QUEUED_END = "q", "r"
+ATTEMPT_PREFIX = "a"
+
+
+def new_token(prefix: str = "") -> str:
+    """A fresh claim token: ``prefix`` and hex digits, 32 characters."""
+    return prefix + uuid.uuid4().hex[len(prefix) :]
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,20 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def due(self, now: datetime | None = None) -> DeliveryQuerySet:
         """Pending rows whose next attempt (or whose lease's end) has come."""
         return self.pending().filter(next_attempt_at__lte=now or timezone.now())
+
+    def queued(self) -> DeliveryQuerySet:
+        """Pending rows held for a task in the queue (``q…`` tokens)."""
+        return self.pending().filter(
+            claim_token__gte=QUEUED_PREFIX, claim_token__lt=QUEUED_END
+        )
+
+    def claimable(self, now: datetime | None = None) -> DeliveryQuerySet:
+        """Rows an attempt may take: due, or waiting in the queue."""
+        now = now or timezone.now()
+        return self.pending().filter(
+            Q(next_attempt_at__lte=now)
+            | Q(claim_token__gte=QUEUED_PREFIX, claim_token__lt=QUEUED_END)
+        )
 
     def held(self, now: datetime | None = None) -> DeliveryQuerySet:
         """Pending rows a task or a worker holds: a token and a running lease."""
@@ -93,6 +113,12 @@ class DeliveryManager(models.Manager["Delivery"]):
 
     def held(self, now: datetime | None = None) -> DeliveryQuerySet:
         return self.get_queryset().held(now)
+
+    def queued(self) -> DeliveryQuerySet:
+        return self.get_queryset().queued()
+
+    def claimable(self, now: datetime | None = None) -> DeliveryQuerySet:
+        return self.get_queryset().claimable(now)
 
     def not_held(self, now: datetime | None = None) -> DeliveryQuerySet:
         return self.get_queryset().not_held(now)

@@ -42,7 +42,12 @@ from vox_activity.models import (
     DomainHealth,
     RemoteActor,
 )
-from vox_activity.models.delivery import Claimed, new_token
+from vox_activity.models.delivery import (
+    ATTEMPT_PREFIX,
+    QUEUED_PREFIX,
+    Claimed,
+    new_token,
+)
 from vox_activity.net import http
 from vox_activity.net.remote_actors import ensure_actors
 from vox_activity.net.signing import signed_request
@@ -107,12 +112,12 @@ def claim_timeout() -> timedelta:
 
 def queue_token() -> str:
     """A token holding rows for a task in the queue."""
-    return "q" + new_token()[1:]
+    return new_token(QUEUED_PREFIX)
 
 
 def attempt_token() -> str:
     """A token holding rows for an attempt in progress."""
-    return "a" + new_token()[1:]
+    return new_token(ATTEMPT_PREFIX)
 
 
 # --- planning ----------------------------------------------------------------
@@ -356,11 +361,14 @@ class Batch:
 
 
 def claim_batch(ids: Sequence[int] = (), *, top_up: bool = True) -> Batch:
-    """Claim ``ids`` (if free or queued) and, with ``top_up``, other due rows.
+    """Claim ``ids``, then (``top_up``) other rows, for an attempt now.
 
-    ``ids`` are a task's own rows: held for it in the queue (a ``q…``
-    token), or due.  Up to :func:`batch_size` rows in all, each in one
-    statement.
+    ``ids`` are a task's own rows.  The batch is topped up to
+    :func:`batch_size` with any other claimable rows, oldest first: due ones
+    (retries, claims that ran out) and ones waiting in the queue for another
+    task, which then finds its rows taken and has nothing to do.  So under
+    load a worker sends full batches whatever the size of each publication.
+    One statement each.
     """
     now = timezone.now()
     token = attempt_token()
@@ -368,12 +376,8 @@ def claim_batch(ids: Sequence[int] = (), *, top_up: bool = True) -> Batch:
     limit = batch_size()
     rows: list[Claimed] = []
     if ids:
-        own = Delivery.objects.filter(pk__in=list(ids)).filter(
-            Q(claim_token__startswith="q")  # noqa: S106 - held for the queue
-            | Q(next_attempt_at__lte=now)
-        )
         rows = Delivery.objects.claim(
-            own,
+            Delivery.objects.filter(pk__in=list(ids)).claimable(now),
             token=token,
             lease_until=lease_until,
             limit=max(limit, len(ids)),
@@ -382,7 +386,7 @@ def claim_batch(ids: Sequence[int] = (), *, top_up: bool = True) -> Batch:
         )
     if top_up and len(rows) < limit:
         rows += Delivery.objects.claim(
-            Delivery.objects.due(now),
+            Delivery.objects.claimable(now),
             token=token,
             lease_until=lease_until,
             limit=limit - len(rows),

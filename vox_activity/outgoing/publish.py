@@ -31,7 +31,7 @@ from itertools import chain, islice
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,6 +51,7 @@ from vox_activity.protocol.vocabulary import (
     recipients_of,
 )
 from vox_activity.registry import (
+    ActorRef,
     actor_for_iri,
     federated_username,
     resolve_local_actors,
@@ -90,17 +91,26 @@ class LocalRecipients:
         self._keys: dict[int, array[int] | list[str]] = {}
 
     def add(self, actors: Iterable[Any]) -> None:
+        """Remember ``actors`` (model instances or :class:`ActorRef`)."""
+        type_ids: dict[type, int] = {}
+        found: dict[int, list[Any]] = {}
         for actor in actors:
-            model = actor.__class__ if isinstance(actor, models.Model) else actor.model
-            type_id = ContentType.objects.get_for_model(model).pk  # cached per model
+            model = actor.model if isinstance(actor, ActorRef) else type(actor)
+            type_id = type_ids.get(model)
+            if type_id is None:
+                type_id = type_ids[model] = ContentType.objects.get_for_model(model).pk
+            found.setdefault(type_id, []).append(actor.pk)
+        for type_id, pks in found.items():
             keys = self._keys.get(type_id)
             if keys is None:
-                keys = self._keys[type_id] = (
-                    array("q") if isinstance(actor.pk, int) else []
-                )
-            if isinstance(keys, array) and not isinstance(actor.pk, int):
+                keys = self._keys[type_id] = array("q")
+            if isinstance(keys, array) and not isinstance(pks[0], int):
+                # Keys that are not integers (one model's are all alike): text.
                 keys = self._keys[type_id] = [str(key) for key in keys]
-            keys.append(actor.pk)  # type: ignore[arg-type]
+            if isinstance(keys, array):
+                keys.extend(pks)
+            else:
+                keys.extend(str(pk) for pk in pks)
 
     def by_type(self) -> Iterator[tuple[int, Iterable[Any]]]:
         """``(content type id, keys)`` pairs."""
