@@ -363,13 +363,12 @@ class DeliverWorld:
 def build_deliver_world(servers: InboxServers) -> DeliverWorld:
     from django.utils import timezone
 
-    from vox_activity.models import RemoteActor
-    from vox_activity.net.signing import key_for, key_id
-    from vox_activity.registry import actor_iri
+    from vox_activity.models import ActorKey, RemoteActor
+    from vox_activity.registry import actor_iri, key_id
 
     alice = local_alice()
     iri = actor_iri(alice)
-    key = key_for(alice)  # made now, not during the first delivery
+    key = ActorKey.objects.for_actor(alice)  # made now, not during a delivery
     now = timezone.now()
     remote = []
     for number, port in enumerate(servers.ports):
@@ -378,7 +377,6 @@ def build_deliver_world(servers: InboxServers) -> DeliverWorld:
             iri=actor,
             domain=f"{HOST}:{port}",
             inbox=f"{actor}/inbox",
-            key_id=f"{actor}#main-key",
             preferred_username=f"r{number}",
             data={"id": actor, "type": "Person", "inbox": f"{actor}/inbox"},
             fetched_at=now,  # fresh: publishing fetches nothing
@@ -631,19 +629,17 @@ class Sender:
 def create_sender() -> Sender:
     from django.utils import timezone
 
-    from vox_activity.models import RemoteActor
+    from vox_activity.models import RemoteActor, RemoteKey
 
     key = new_rsa_key()
     _, public = pem_of(key)
     iri = "https://remote.example/users/bob"
     key_id = f"{iri}#main-key"
-    RemoteActor.objects.create(
+    actor = RemoteActor.objects.create(
         iri=iri,
         domain="remote.example",
         inbox=f"{iri}/inbox",
         shared_inbox="https://remote.example/inbox",
-        key_id=key_id,
-        public_key_pem=public,
         preferred_username="bob",
         data={
             "id": iri,
@@ -654,6 +650,7 @@ def create_sender() -> Sender:
         },
         fetched_at=timezone.now(),  # cached and fresh: the server fetches nothing
     )
+    RemoteKey.objects.create(key_id=key_id, actor=actor, public_key_pem=public)
     return Sender(iri, key_id, key, public)
 
 

@@ -768,3 +768,55 @@ def test_every_error_is_an_http_error():
         TooManyRedirectsError,
     ):
         assert issubclass(error, HttpError)
+
+
+def test_one_watchdog_thread_serves_every_request(configure, server, monkeypatch):
+    """No thread is started per request: one shared thread keeps the deadlines."""
+    vox_http.get(server.url("/"))  # the watchdog thread exists from now on
+    caller = threading.current_thread()
+    started_here = []
+    real_start = threading.Thread.start
+
+    def start(thread):
+        if threading.current_thread() is caller:
+            started_here.append(thread.name)
+        return real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    for _ in range(20):
+        assert vox_http.get(server.url("/")).status_code == 200
+    assert started_here == []
+    assert vox_http._watchdog().pending() == 0
+    names = [t.name for t in threading.enumerate()]
+    assert names.count("vox-activity-http-watchdog") == 1
+
+
+def test_the_watchdog_wakes_for_a_deadline_earlier_than_the_one_it_waits_for():
+    watchdog = vox_http._Watchdog()
+    later = vox_http._Deadline(60)
+    watchdog.watch(later)
+    time.sleep(0.05)  # the thread is asleep until the later deadline
+    sooner = vox_http._Deadline(0.01)
+    watchdog.watch(sooner)
+    limit = time.monotonic() + 10  # liveness bound, far below the 60 s
+    while not sooner.expired and time.monotonic() < limit:
+        time.sleep(0.01)
+    assert sooner.expired
+    assert not later.expired
+    later.finished = True
+    watchdog.forget()
+    assert watchdog.pending() == 0
+
+
+def test_a_finished_request_is_never_expired():
+    watchdog = vox_http._Watchdog()
+    deadline = vox_http._Deadline(0.01)
+    deadline.finished = True
+    watchdog.watch(deadline)
+    marker = vox_http._Deadline(0.02)
+    watchdog.watch(marker)
+    limit = time.monotonic() + 10
+    while not marker.expired and time.monotonic() < limit:
+        time.sleep(0.01)
+    assert marker.expired
+    assert not deadline.expired

@@ -73,3 +73,27 @@ def test_retry_after_wins_only_when_longer():
     short = next_attempt_delay(1, "1", NOW, random.Random(0))
     assert short == backoff(1, rng)
     assert next_attempt_delay(1, "3600", NOW, random.Random(0)) == timedelta(hours=1)
+
+
+def test_a_fixed_schedule_repeats_its_last_delay():
+    from vox_activity.protocol.retry_policy import scheduled_delay
+
+    schedule = [5, 60, 3600]
+    assert [scheduled_delay(n, schedule).total_seconds() for n in range(1, 6)] == [
+        5,
+        60,
+        3600,
+        3600,
+        3600,
+    ]
+    with pytest.raises(ValueError, match="at least one delay"):
+        scheduled_delay(1, [])
+
+
+def test_a_fixed_schedule_still_honours_a_longer_retry_after():
+    schedule = [5]
+    assert next_attempt_delay(1, None, NOW, schedule=schedule) == timedelta(seconds=5)
+    assert next_attempt_delay(1, "120", NOW, schedule=schedule) == timedelta(
+        seconds=120
+    )
+    assert next_attempt_delay(1, "1", NOW, schedule=schedule) == timedelta(seconds=5)

@@ -1,0 +1,571 @@
+"""Deliveries in batches: claims and leases, conditional writes, Retry now, the sweep.
+
+Tasks go to the dummy backend (it records, runs nothing, and can defer), so
+each test runs the tasks it wants, in the order it wants: that is how two
+workers racing for the same rows are played out.  HTTP is replaced at its one
+mock point, ``vox_activity.net.http.request``, by :class:`Inboxes`: it
+answers POSTs from a script and can run code while a POST is "in flight".
+Signatures are real (the double knock included); they are checked over real
+HTTP in test_federation_out.py.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from vox_activity.compat import tasks_module
+from vox_activity.models import (
+    Delivery,
+    DeliverySweep,
+    DomainHealth,
+    Follow,
+    RemoteActor,
+)
+from vox_activity.models import delivery as delivery_models
+from vox_activity.models.remote import domain_of
+from vox_activity.net import http as vox_http
+from vox_activity.outgoing import delivery as outgoing
+from vox_activity.outgoing.publish import publish
+from vox_activity.outgoing.sweep import ensure_sweep, run_sweep
+
+ALICE = "https://testserver/~alice/"
+PENDING = Delivery.State.PENDING
+DELIVERED = Delivery.State.DELIVERED
+DELIVER = "vox_activity.outgoing.tasks.deliver"
+SWEEP = "vox_activity.outgoing.tasks.sweep_deliveries"
+
+
+# --- fixtures ----------------------------------------------------------------
+
+
+class Inboxes:
+    """A fake network: POSTs are recorded and answered from a script."""
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+        self.replies: list[int] = []
+        self.during: Callable[[str], None] | None = None
+
+    def request(self, method, url, *, headers=None, data=None, sign=None):
+        assert method == "POST", (method, url)
+        if sign is not None:
+            sign(method, url, dict(headers or {}), data)
+        self.posts.append(url)
+        if self.during is not None:
+            during, self.during = self.during, None
+            during(url)
+        status = self.replies.pop(0) if self.replies else 202
+        return vox_http.Response(status, {}, b"", url)
+
+
+@pytest.fixture
+def inboxes(monkeypatch):
+    fake = Inboxes()
+    monkeypatch.setattr(vox_http, "request", fake.request)
+    return fake
+
+
+@pytest.fixture
+def queued(settings):
+    """The dummy task backend: tasks are recorded, and run by the test."""
+    tasks = tasks_module()
+    settings.TASKS = {
+        "default": {"BACKEND": f"{tasks.__name__}.backends.dummy.DummyBackend"}
+    }
+    backend = tasks.task_backends["default"]
+    backend.clear()
+    return backend
+
+
+@pytest.fixture
+def configure(settings):
+    def configure(**values):
+        settings.VOX_ACTIVITY = {"KEY_SIZE": 1024, **values}
+
+    configure()
+    return configure
+
+
+def remote_actors(count, *, host="remote.example", shared=False, start=0):
+    """``count`` cached remote actors on ``host`` (own inboxes unless ``shared``)."""
+    actors = [
+        RemoteActor(
+            iri=f"https://{host}/users/u{i}",
+            domain=host,
+            inbox=f"https://{host}/users/u{i}/inbox",
+            shared_inbox=f"https://{host}/inbox" if shared else "",
+            fetched_at=timezone.now(),
+        )
+        for i in range(start, start + count)
+    ]
+    RemoteActor.objects.bulk_create(actors)
+    return list(RemoteActor.objects.filter(iri__in=[a.iri for a in actors]))
+
+
+def note(text="Hello"):
+    return {
+        "type": "Create",
+        "actor": ALICE,
+        "object": {"type": "Note", "content": text},
+    }
+
+
+@pytest.fixture
+def send(django_capture_on_commit_callbacks):
+    """send(actors): publish a note to them, run what waits for the commit."""
+
+    def send(actors, text="Hello"):
+        with django_capture_on_commit_callbacks(execute=True):
+            return publish(note(text), [a.iri for a in actors], fetch=False)
+
+    return send
+
+
+def run(result):
+    """Run a recorded task as a worker would; its return value."""
+    return result.task.call(*result.args, **result.kwargs)
+
+
+def tasks_of(backend, path=DELIVER):
+    return [r for r in backend.results if r.task.module_path == path]
+
+
+def sweep_command(*args):
+    out = io.StringIO()
+    call_command("vox_activity_deliver", *args, stdout=out)
+    return out.getvalue().strip()
+
+
+def expire(*rows):
+    """The leases of ``rows`` run out (a worker that died, a paused one)."""
+    Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+# --- queueing and claiming ---------------------------------------------------
+
+
+def test_a_publication_holds_its_rows_for_its_task_and_nothing_queues_them_twice(
+    alice, queued, inboxes, send, configure
+):
+    actors = remote_actors(3)
+    activity = send(actors)
+    rows = list(Delivery.objects.filter(activity=activity).order_by("pk"))
+    assert {(r.state, r.attempts) for r in rows} == {(PENDING, 0)}
+    (token,) = {r.claim_token for r in rows}
+    assert token.startswith("q")  # held for the queue
+    lease = rows[0].next_attempt_at - timezone.now()
+    assert timedelta(seconds=290) < lease <= timedelta(seconds=300)
+    (task,) = queued.results
+    assert task.task.module_path == DELIVER
+    assert list(task.args) == [r.pk for r in rows]
+
+    assert sweep_command() == "Enqueued 0 due deliveries."  # already queued
+    assert len(queued.results) == 1
+
+    assert run(task) == {DELIVERED: 3}
+    assert sorted(inboxes.posts) == sorted(a.inbox for a in actors)
+    for row in Delivery.objects.filter(activity=activity):
+        assert (row.state, row.attempts, row.claim_token) == (DELIVERED, 1, "")
+    assert run(task) == {}  # a task that runs twice sends once
+    assert len(inboxes.posts) == 3
+
+
+def test_a_task_carries_a_batch_and_tops_it_up_with_rows_queued_for_others(
+    alice, queued, inboxes, send, configure
+):
+    configure(DELIVERY_BATCH_SIZE=4)
+    actors = remote_actors(10)
+    activity = send(actors)
+    first, second, third = tasks_of(queued)
+    assert [len(t.args) for t in (first, second, third)] == [4, 4, 2]
+
+    # The last task runs first: its 2 rows, and 2 of the oldest queued ones.
+    assert run(third) == {DELIVERED: 4}
+    assert run(first) == {DELIVERED: 4}  # 2 left of its own, 2 topped up
+    assert run(second) == {DELIVERED: 2}
+    assert run(second) == {}
+    rows = Delivery.objects.filter(activity=activity)
+    assert {(r.state, r.attempts) for r in rows} == {(DELIVERED, 1)}
+    assert sorted(inboxes.posts) == sorted(a.inbox for a in actors)
+
+
+@pytest.mark.parametrize("returning", [True, False])
+def test_claims_are_disjoint_with_and_without_update_returning(
+    alice, queued, send, configure, monkeypatch, returning
+):
+    monkeypatch.setattr(
+        delivery_models, "_supports_update_returning", lambda connection: returning
+    )
+    actors = remote_actors(6)
+    send(actors)
+    configure(DELIVERY_BATCH_SIZE=4)
+    with CaptureQueriesContext(connection) as queries:
+        first = outgoing.claim_batch()
+    updates = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"]]
+    assert len(updates) == 1
+    assert ("RETURNING" in updates[0]) is returning
+    second = outgoing.claim_batch()
+    third = outgoing.claim_batch()
+    assert len(first.rows) == 4
+    assert len(second.rows) == 2
+    assert third.rows == []
+    assert not {r.pk for r in first.rows} & {r.pk for r in second.rows}
+    held = Delivery.objects.filter(claim_token=first.token)
+    assert held.count() == 4
+    assert {(r.attempts, r.claim_token[0]) for r in held} == {(1, "a")}
+
+
+def test_an_outcome_is_written_only_while_its_claim_holds(
+    alice, queued, inboxes, send, configure
+):
+    """A paused worker whose claim ran out cannot overwrite the newer attempt."""
+    (actor,) = remote_actors(1)
+    activity = send([actor])
+    row = Delivery.objects.get(activity=activity)
+    slow = outgoing.claim_batch([row.pk])  # worker A claims...
+    expire(row)  # ... and stalls past its lease
+    fast = outgoing.claim_batch([row.pk])  # worker B takes the row over
+    assert [r.pk for r in fast.rows] == [row.pk]
+    assert outgoing.attempt_batch(fast) == {DELIVERED: 1}
+
+    inboxes.replies = [503]  # A's late POST fails...
+    outgoing.attempt_batch(slow)  # ... and its outcome is not written
+    row.refresh_from_db()
+    assert (row.state, row.attempts, row.last_status) == (DELIVERED, 2, 202)
+    assert row.claim_token == ""
+    assert sweep_command() == "Enqueued 0 due deliveries."
+
+
+def test_an_attempt_that_could_outlive_its_claim_renews_it_first(
+    alice, queued, inboxes, send, configure
+):
+    actors = remote_actors(2)
+    activity = send(actors)
+    batch = outgoing.claim_batch()
+    mine, taken = batch.rows
+    soon = timezone.now() + timedelta(seconds=5)  # < HTTP_TOTAL_TIMEOUT + 1
+    batch.lease_until = soon
+    Delivery.objects.filter(pk=mine.pk).update(next_attempt_at=soon)
+    Delivery.objects.filter(pk=taken.pk).update(claim_token="a-someone-else")
+    leases = []
+
+    def look(url):
+        leases.append(Delivery.objects.get(pk=mine.pk).next_attempt_at)
+
+    inboxes.during = look
+    assert outgoing.attempt_batch(batch) == {DELIVERED: 1}
+    assert inboxes.posts == [mine.inbox]  # the row taken over was not sent
+    assert leases[0] - timezone.now() > timedelta(seconds=250)  # renewed
+    assert Delivery.objects.get(pk=taken.pk).state == PENDING
+    assert Delivery.objects.filter(activity=activity, state=DELIVERED).count() == 1
+
+
+def test_a_batch_costs_the_same_statements_for_3_deliveries_as_for_30(
+    alice, queued, inboxes, send, configure
+):
+    send(remote_actors(1, start=100))  # the server's signature scheme is learnt
+    run(queued.results[-1])
+
+    def batch_of(count, start):
+        send(remote_actors(count, start=start))
+        task = queued.results[-1]
+        with CaptureQueriesContext(connection) as queries:
+            assert run(task) == {DELIVERED: count}
+        return [q["sql"] for q in queries.captured_queries]
+
+    few = batch_of(3, 0)
+    many = batch_of(30, 3)
+    assert len(many) == len(few), many
+
+
+def test_a_success_writes_server_health_only_when_it_changes(
+    alice, queued, inboxes, send, configure
+):
+    actors = remote_actors(2)
+    earlier = timezone.now() - timedelta(days=3)
+    health = DomainHealth.objects.create(
+        domain="remote.example", last_success_at=earlier
+    )
+    send(actors)
+    run(tasks_of(queued)[-1])
+    health.refresh_from_db()
+    assert health.last_success_at == earlier  # a clean record: not written
+
+    DomainHealth.objects.filter(pk=health.pk).update(
+        failure_days=2, last_failure_date=timezone.localdate()
+    )
+    send(actors, "again")
+    run(tasks_of(queued)[-1])
+    health.refresh_from_db()
+    assert (health.failure_days, health.last_failure_date) == (0, None)
+    assert health.last_success_at > earlier
+
+
+def test_the_retry_schedule_is_a_setting(alice, queued, inboxes, send, configure):
+    configure(DELIVERY_RETRY_DELAYS=[5, 60])
+    (actor,) = remote_actors(1)
+    row = Delivery.objects.get(activity=send([actor]))
+    waits = []
+    inboxes.replies = [503, 503, 503]
+    run(queued.results[-1])
+    for _ in range(3):
+        row.refresh_from_db()
+        assert row.state == PENDING
+        waits.append(round((row.next_attempt_at - row.last_attempt_at).total_seconds()))
+        if len(waits) == 3:
+            break
+        expire(row)
+        (queued_again,) = outgoing.queue_due()
+        assert queued_again == row.pk
+        run(queued.results[-1])
+    assert waits == [5, 60, 60]
+    assert row.attempts == 3
+
+
+def test_deliveries_go_to_the_task_queue_of_the_setting(
+    alice, settings, send, configure
+):
+    tasks = tasks_module()
+    settings.TASKS = {
+        "default": {
+            "BACKEND": f"{tasks.__name__}.backends.dummy.DummyBackend",
+            "QUEUES": ["federation"],
+        }
+    }
+    configure(TASK_QUEUE="federation")
+    backend = tasks.task_backends["default"]
+    backend.clear()
+    send(remote_actors(1))
+    assert ensure_sweep() is True
+    assert {r.task.queue_name for r in backend.results} == {"federation"}
+    assert {r.task.module_path for r in backend.results} == {DELIVER, SWEEP}
+
+
+# --- Retry now ---------------------------------------------------------------
+
+
+def test_retry_now_leaves_an_attempt_in_flight_alone(
+    admin_client, alice, queued, inboxes, send, configure
+):
+    """An operator's "Retry now" during an attempt: one delivery, not two."""
+    (actor,) = remote_actors(1)
+    row = Delivery.objects.get(activity=send([actor]))
+    answers = []
+
+    def operator_clicks(url):
+        answers.append(
+            admin_client.post(
+                "/admin/vox_activity/delivery/",
+                {"action": "retry_now", ACTION_CHECKBOX_NAME: [row.pk]},
+                follow=True,
+            )
+        )
+
+    inboxes.during = operator_clicks
+    assert run(queued.results[0]) == {DELIVERED: 1}
+    text = answers[0].content.decode()
+    assert "0 deliveries queued again." in text
+    assert "1 deliveries left alone" in text
+    assert len(tasks_of(queued)) == 1  # nothing was enqueued
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == (DELIVERED, 1)
+    assert inboxes.posts == [actor.inbox]
+    assert sweep_command() == "Enqueued 0 due deliveries."
+
+
+def test_retry_now_after_a_claim_ran_out_ends_with_one_delivery(
+    admin_client, alice, queued, inboxes, send, configure
+):
+    """The race that once sent an activity three times.
+
+    A worker's attempt stalls past its lease; "Retry now" queues the row
+    again and another worker delivers it; the stalled attempt then fails.
+    Its outcome must not put the row back to pending (a third send).
+    """
+    (actor,) = remote_actors(1)
+    row = Delivery.objects.get(activity=send([actor]))
+    stalled = outgoing.claim_batch([row.pk])
+    expire(row)
+    response = admin_client.post(
+        "/admin/vox_activity/delivery/",
+        {"action": "retry_now", ACTION_CHECKBOX_NAME: [row.pk]},
+        follow=True,
+    )
+    assert "1 deliveries queued again." in response.content.decode()
+    again = tasks_of(queued)[-1]
+    assert list(again.args) == [row.pk]
+    assert run(again) == {DELIVERED: 1}
+
+    inboxes.replies = [503]
+    outgoing.attempt_batch(stalled)
+    row.refresh_from_db()
+    assert (row.state, row.last_status, row.claim_token) == (DELIVERED, 202, "")
+    assert sweep_command() == "Enqueued 0 due deliveries."
+    assert sweep_command("--run") == "Attempted 0 due deliveries."
+    assert len(inboxes.posts) == 2  # the stalled one, and the retry: no third
+
+
+def test_retry_now_requeues_failed_and_waiting_rows_at_once(
+    alice, queued, inboxes, send, configure
+):
+    actors = remote_actors(2)
+    activity = send(actors)
+    inboxes.replies = [403, 503]
+    run(queued.results[-1])
+    failed, waiting = Delivery.objects.filter(activity=activity).order_by("pk")
+    assert (failed.state, waiting.state) == (Delivery.State.FAILED, PENDING)
+    done = outgoing.retry_now(Delivery.objects.filter(activity=activity))
+    assert (sorted(done.queued), done.held) == (sorted([failed.pk, waiting.pk]), 0)
+    assert run(tasks_of(queued)[-1]) == {DELIVERED: 2}
+
+
+# --- the sweep chain ---------------------------------------------------------
+
+
+def test_one_sweep_chain_at_a_time(alice, queued, configure):
+    configure(DELIVERY_SWEEP_INTERVAL=10)
+    assert ensure_sweep() is True
+    assert ensure_sweep() is False  # alive: not a second one
+    (chain,) = tasks_of(queued, SWEEP)
+    wait = chain.task.run_after - timezone.now()
+    assert timedelta(seconds=8) < wait <= timedelta(seconds=10)
+    (row,) = DeliverySweep.objects.all()
+    assert row.token == chain.args[0]
+
+    # Its next run is overdue by two intervals: it died; another takes over.
+    DeliverySweep.objects.update(due_at=timezone.now() - timedelta(seconds=21))
+    assert ensure_sweep() is True
+    old, new = tasks_of(queued, SWEEP)
+    assert run(old) == "superseded"
+    assert len(tasks_of(queued, SWEEP)) == 2  # a superseded chain ends
+    assert DeliverySweep.objects.get().token == new.args[0]
+
+
+def test_the_sweep_queues_due_rows_and_ends_when_nothing_is_pending(
+    alice, queued, inboxes, send, configure
+):
+    (actor,) = remote_actors(1)
+    row = Delivery.objects.get(activity=send([actor]))
+    inboxes.replies = [503]
+    assert run(tasks_of(queued)[-1]) == {PENDING: 1}  # a retry, and a chain
+    (chain,) = tasks_of(queued, SWEEP)
+    assert run(chain) == "queued 0"  # not due yet; the chain goes on
+    expire(row)
+    chain = tasks_of(queued, SWEEP)[-1]
+    assert run(chain) == "queued 1"
+    retry = tasks_of(queued)[-1]
+    assert list(retry.args) == [row.pk]
+    assert run(retry) == {DELIVERED: 1}
+    chain = tasks_of(queued, SWEEP)[-1]
+    assert run(chain) == "ended: nothing pending"
+    assert DeliverySweep.objects.get().token == ""
+    count = len(queued.results)
+    assert run(chain) == "superseded"
+    assert len(queued.results) == count
+    # New work starts a new chain.
+    send([actor], "more")
+    run(tasks_of(queued)[-1])
+    assert len(tasks_of(queued, SWEEP)) == 4
+
+
+def test_a_chain_is_not_ended_while_anything_is_pending(alice, queued, send, configure):
+    send(remote_actors(1))  # pending, held for its task
+    assert ensure_sweep() is True
+    (chain,) = tasks_of(queued, SWEEP)
+    assert not DeliverySweep.objects.release(chain.args[0])
+    assert run(chain) == "queued 0"
+
+
+def test_no_chain_on_a_backend_that_cannot_defer(alice, configure):
+    assert ensure_sweep() is False  # the immediate backend of the tests
+    assert not DeliverySweep.objects.exists()
+    assert run_sweep("nobody") == "superseded"
+
+
+def test_the_sweep_command_queues_only_what_nobody_holds(
+    alice, queued, inboxes, send, configure
+):
+    actors = remote_actors(2)
+    activity = send(actors)
+    assert sweep_command() == "Enqueued 0 due deliveries."  # queued
+    batch = outgoing.claim_batch()
+    assert len(batch.rows) == 2
+    assert sweep_command() == "Enqueued 0 due deliveries."  # being attempted
+    expire(*batch.rows)
+    assert sweep_command() == "Enqueued 2 due deliveries."  # the worker died
+    assert sweep_command() == "Enqueued 0 due deliveries."
+    assert run(tasks_of(queued)[-1]) == {DELIVERED: 2}
+    assert Delivery.objects.filter(activity=activity, attempts=2).count() == 2
+
+
+# --- planning in SQL ---------------------------------------------------------
+
+
+def test_inboxes_are_deduplicated_and_their_servers_named_in_sql(
+    alice, queued, send, configure
+):
+    spellings = [
+        ("https://a.example/users/1", "https://Shared.Example:443/inbox"),
+        ("https://a.example/users/2", "https://Shared.Example:443/inbox"),
+        ("https://b.example/users/3", "http://other.example:80/users/3/inbox"),
+        ("https://b.example/users/4", "http://other.example:8080/users/4/inbox"),
+        ("https://c.example/users/5", "https://c.example/users/5/inbox"),
+        ("https://d.example/users/6", "https://d.example:8443"),
+    ]
+    actors = []
+    for iri, inbox in spellings:
+        actor = RemoteActor.objects.create(
+            iri=iri, domain=domain_of(iri), inbox=inbox, fetched_at=timezone.now()
+        )
+        Follow.objects.create(
+            actor_iri=iri, object_iri=ALICE, remote_actor=actor, state="accepted"
+        )
+        actors.append(actor)
+    activity = publish(note() | {"cc": [f"{ALICE}followers"]}, [actors[0].iri])
+    rows = {r.inbox: r.domain for r in Delivery.objects.filter(activity=activity)}
+    assert rows == {inbox: domain_of(inbox) for _, inbox in spellings}
+    assert set(rows.values()) == {
+        "shared.example",
+        "other.example",
+        "other.example:8080",
+        "c.example",
+        "d.example:8443",
+    }
+
+
+# --- local fan-out -----------------------------------------------------------
+
+
+def test_local_fan_out_streams_chunks_and_the_database_skips_duplicates(
+    make_user, monkeypatch
+):
+    from vox_activity.models import InboxItem
+    from vox_activity.models import activity as activity_models
+    from vox_activity.outgoing import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "RECIPIENT_CHUNK", 3)
+    monkeypatch.setattr(activity_models, "FILL_CHUNK", 2)
+    users = [make_user(f"reader{i}") for i in range(5)]
+    iris = [f"https://testserver/~{u.username}/" for u in users]
+    addresses = [*iris, iris[0], iris[3], "https://testserver/~nobody/", iris[1]]
+    plan = publish_module.plan_publication(note(), iter(addresses))
+    ((_, keys),) = plan.local_recipients.by_type()
+    assert type(keys).__name__ == "array"  # packed integers, not objects
+    assert sorted(set(keys)) == sorted(u.pk for u in users)
+    activity = publish_module.commit_publication(plan)
+    owners = InboxItem.objects.filter(activity=activity).values_list(
+        "owner_id", flat=True
+    )
+    assert sorted(owners) == sorted(str(u.pk) for u in users)
+    assert activity.data["to"] == ["https://testserver/~nobody/"]
