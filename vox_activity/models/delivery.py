@@ -177,14 +177,27 @@ class DeliveryManager(models.Manager["Delivery"]):
                 subquery = subquery.select_for_update(skip_locked=True)
             ids = subquery.values("pk")[:limit]
             sub_sql, sub_params = ids.query.get_compiler(self.db).as_sql()
-            if not returning:  # MySQL and friends: a derived table, then a SELECT
-                sub_sql = f"SELECT * FROM ({sub_sql}) AS vox_claimable"  # noqa: S608
-            sql = (
-                f"UPDATE {table} SET {', '.join(assignments)} "  # noqa: S608
-                f"WHERE {column('id')} IN ({sub_sql}) "
-                f"AND {column('state')} = %s"
-            )
-            params += [*sub_params, Delivery.State.PENDING]
+            state = column("state")
+            if connection.vendor == "postgresql":
+                # A materialised CTE: in "id IN (SELECT … LIMIT n FOR UPDATE
+                # SKIP LOCKED)" PostgreSQL may run the subquery more than once
+                # and update more than n rows.
+                sql = (
+                    f"WITH vox_claimable AS MATERIALIZED ({sub_sql}) "  # noqa: S608
+                    f"UPDATE {table} SET {', '.join(assignments)} "
+                    f"FROM vox_claimable WHERE {table}.{column('id')} = "
+                    f"vox_claimable.{quote('pk')} AND {table}.{state} = %s"
+                )
+                params = [*sub_params, *params, Delivery.State.PENDING]
+                returned = ", ".join(f"{table}.{name}" for name in returned.split(", "))
+            else:
+                if not returning:  # MySQL and friends: a derived table
+                    sub_sql = f"SELECT * FROM ({sub_sql}) AS vox_claimable"  # noqa: S608
+                sql = (
+                    f"UPDATE {table} SET {', '.join(assignments)} "  # noqa: S608
+                    f"WHERE {column('id')} IN ({sub_sql}) AND {state} = %s"
+                )
+                params += [*sub_params, Delivery.State.PENDING]
             with connection.cursor() as cursor:
                 if returning:
                     cursor.execute(f"{sql} RETURNING {returned}", params)
