@@ -249,8 +249,13 @@ class _Target:
         return (self.scheme, self.host, self.port)
 
 
+@functools.lru_cache(maxsize=1024)
 def _target(url: str) -> _Target:
-    """Check and normalise ``url`` (requests' own normalisation, IDNA and all)."""
+    """Check and normalise ``url`` (requests' own normalisation, IDNA and all).
+
+    A pure function of the URL, so its answers are kept: a delivery worker
+    sends to the same few hundred inboxes over and over.
+    """
     scheme = urlsplit(url).scheme.lower()
     if scheme not in _SCHEMES:
         raise InvalidURLError(

@@ -20,6 +20,7 @@ this process (the ``post_save`` receiver below) and within
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from django.dispatch import receiver
 
 from vox_activity.conf import get_setting
 from vox_activity.models import ActorKey, DomainHealth
-from vox_activity.models.remote import domain_of
+from vox_activity.models.remote import domain_of as _domain_of
 from vox_activity.net import http
 from vox_activity.protocol import cavage, rfc9421
 from vox_activity.registry import actor_for_iri, instance_actor_iri, key_id
@@ -127,6 +128,12 @@ def signer(actor_iri: str | None, scheme: Scheme = "cavage") -> http.Signer:
 
 
 # --- the double knock ---------------------------------------------------------
+
+
+#: The server of a URL, kept per process (a worker signs for the same few
+#: hundred inboxes over and over; parsing each IRI again cost more than its
+#: cache lookups).
+domain_of = functools.lru_cache(maxsize=1024)(_domain_of)
 
 
 def _memory_key(domain: str) -> str:
