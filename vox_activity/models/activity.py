@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -208,7 +208,9 @@ class InboxItemManager(models.Manager["InboxItem"]):
         connection = connections[self.db]
         meta = self.model._meta
         names = ("owner_type", "owner_id", "activity", "created")
-        fields = [meta.get_field(name) for name in names]
+        fields = [
+            cast("models.Field[Any, Any]", meta.get_field(name)) for name in names
+        ]
         quote = connection.ops.quote_name
         head = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
         tail = connection.ops.on_conflict_suffix_sql(

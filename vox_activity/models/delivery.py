@@ -101,31 +101,10 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         )
 
 
-class DeliveryManager(models.Manager["Delivery"]):
-    def get_queryset(self) -> DeliveryQuerySet:
-        return DeliveryQuerySet(self.model, using=self._db)
-
-    def pending(self) -> DeliveryQuerySet:
-        return self.get_queryset().pending()
-
-    def due(self, now: datetime | None = None) -> DeliveryQuerySet:
-        return self.get_queryset().due(now)
-
-    def held(self, now: datetime | None = None) -> DeliveryQuerySet:
-        return self.get_queryset().held(now)
-
-    def queued(self) -> DeliveryQuerySet:
-        return self.get_queryset().queued()
-
-    def claimable(self, now: datetime | None = None) -> DeliveryQuerySet:
-        return self.get_queryset().claimable(now)
-
-    def not_held(self, now: datetime | None = None) -> DeliveryQuerySet:
-        return self.get_queryset().not_held(now)
-
+class DeliveryManager(models.Manager.from_queryset(DeliveryQuerySet)):  # type: ignore[misc]
     def claim(
         self,
-        candidates: models.QuerySet[Delivery],
+        candidates: DeliveryQuerySet,
         *,
         token: str,
         lease_until: datetime,
@@ -149,10 +128,10 @@ class DeliveryManager(models.Manager["Delivery"]):
         table = quote(meta.db_table)
 
         def column(name: str) -> str:
-            return quote(meta.get_field(name).column)
+            return quote(_field(meta, name).column)
 
         def prep(name: str, value: Any) -> Any:
-            return meta.get_field(name).get_db_prep_value(value, connection)
+            return _field(meta, name).get_db_prep_value(value, connection)
 
         assignments = [
             f"{column('claim_token')} = %s",
@@ -225,6 +204,13 @@ class DeliveryManager(models.Manager["Delivery"]):
                 next_attempt_at=lease_until
             )
         return ids
+
+
+def _field(meta: Any, name: str) -> models.Field[Any, Any]:
+    """A concrete field of a model (for raw SQL: its column, its adaptation)."""
+    found = meta.get_field(name)
+    assert isinstance(found, models.Field), name
+    return found
 
 
 def _supports_update_returning(connection: Any) -> bool:
@@ -321,9 +307,9 @@ class DeliverySweepManager(models.Manager["DeliverySweep"]):
         quote = connection.ops.quote_name
         table = quote(meta.db_table)
         name, tok, due = (
-            quote(meta.get_field(f).column) for f in ("name", "token", "due_at")
+            quote(_field(meta, f).column) for f in ("name", "token", "due_at")
         )
-        prep_due = meta.get_field("due_at").get_db_prep_value
+        prep_due = _field(meta, "due_at").get_db_prep_value
         if connection.vendor in ("sqlite", "postgresql"):
             with connection.cursor() as cursor:
                 cursor.execute(

@@ -151,7 +151,7 @@ def remembered_scheme(url: str) -> Scheme | None:
             .first()
         ) or ""
         cache.set(_memory_key(domain), known, 24 * 3600)
-    return known or None  # type: ignore[return-value]
+    return known or None
 
 
 def _remember(url: str, scheme: Scheme) -> None:

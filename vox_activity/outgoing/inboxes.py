@@ -26,13 +26,14 @@ than its IDNA form).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router
 from django.db.models import (
     Case,
     CharField,
     F,
+    Field,
     Min,
     Q,
     QuerySet,
@@ -66,7 +67,7 @@ def candidates(
     *,
     sender_iri: str = "",
     actor_ids: list[int] | None = None,
-) -> QuerySet[RemoteActor]:
+) -> QuerySet[Any, Any]:
     """``(target, target_domain)`` rows, one per inbox, for these recipients.
 
     ``remote_iris``: remote actors addressed directly (``actor_ids``: the
@@ -123,7 +124,7 @@ def candidates(
 
 def insert_deliveries(
     activity_id: int,
-    rows: QuerySet[RemoteActor],
+    rows: QuerySet[Any, Any],
     *,
     token: str,
     lease_until: datetime,
@@ -139,11 +140,14 @@ def insert_deliveries(
     meta = Delivery._meta
     quote = connection.ops.quote_name
 
+    def field(name: str) -> Field[Any, Any]:
+        return cast("Field[Any, Any]", meta.get_field(name))
+
     def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
+        return quote(field(name).column)
 
     def prep(name: str, value: Any) -> Any:
-        return meta.get_field(name).get_db_prep_save(value, connection)
+        return field(name).get_db_prep_save(value, connection)
 
     values = {
         "activity": activity_id,
@@ -156,7 +160,7 @@ def insert_deliveries(
     }
     select_sql, select_params = rows.query.get_compiler(using).as_sql()
     inserted = ["inbox", "domain", *values]
-    fields = [meta.get_field(name) for name in inserted]
+    fields = [field(name) for name in inserted]
     head = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
     tail = connection.ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
     constants = ", ".join(["%s"] * len(values))
