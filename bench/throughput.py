@@ -61,6 +61,11 @@ HOST = "127.0.0.1"
 AP = "application/activity+json"
 
 PHASES = ("deliver", "fanout", "publish")
+WORKER_NAMES = {
+    "db": "db_worker",
+    "rq": "rqworker",
+    "rqsimple": "rqworker, SimpleWorker",
+}
 #: deliver: remote inbox servers, deliveries per run, worker processes.
 INBOX_SERVERS = 10
 DELIVERIES = 2000
@@ -111,7 +116,7 @@ def bench_env(database_url: str, tasks: str, redis_url: str = "") -> dict[str, s
         {
             "DJANGO_SETTINGS_MODULE": "bench.throughput_settings",
             "VOX_BENCH_DATABASE_URL": database_url,
-            "TESTSITE_TASKS": "rq" if tasks == "rq" else "db",
+            "TESTSITE_TASKS": "rq" if tasks.startswith("rq") else "db",
             "VOX_BENCH_TASKS": tasks,
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
@@ -459,6 +464,8 @@ def start_workers(
             "--job-class",
             "django_tasks_rq.Job",
         ]
+        if tasks == "rqsimple":  # jobs in the worker itself, no fork per job
+            command += ["--worker-class", "rq.worker.SimpleWorker"]
         ready = "Listening on"
     processes, logs = [], []
     profile = os.environ.get("VOX_BENCH_PROFILE_WORKERS")
@@ -515,7 +522,7 @@ def phase_deliver(options: argparse.Namespace) -> dict:
         results.append(floor)
         deliveries = options.deliveries
         for workers in options.workers:
-            run = DeliverRun(f"{options.tasks} worker x{workers}", workers)
+            run = DeliverRun(f"{WORKER_NAMES[options.tasks]} x{workers}", workers)
             results.append(run)
             progress(f"{options.tasks}: start {workers} worker process(es)")
             processes = start_workers(options.tasks, workers, env, workdir)
@@ -875,7 +882,7 @@ def orchestrate(options: argparse.Namespace) -> int:
                 results = {}
                 for tasks in options.tasks:
                     redis_url = ""
-                    if tasks == "rq":
+                    if tasks.startswith("rq"):
                         if redis is None:
                             try:
                                 redis = RedisServer.start()
@@ -933,7 +940,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("phases", nargs="*", default=list(PHASES))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
-    parser.add_argument("--tasks", default="db,rq", help="task workers: db,rq")
+    parser.add_argument(
+        "--tasks",
+        default="db,rq,rqsimple",
+        help="task workers: db (db_worker), rq (rqworker, a fork per job), "
+        "rqsimple (rqworker --worker-class rq.worker.SimpleWorker)",
+    )
     parser.add_argument("--workers", type=parse_counts, default=WORKERS)
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--deliveries", type=int, default=DELIVERIES)
