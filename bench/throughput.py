@@ -259,14 +259,13 @@ def start_inbox_servers(workdir: Path, count: int) -> InboxServers:
 
 @dataclass
 class DeliverRun:
-    label: str  # "floor", "db_worker x2", ...
-    workers: int
-    seconds: list[float] = field(default_factory=list)
-    deliveries: int = 0
+    """One worker count's runs, each paired with a floor run right after it."""
 
-    @property
-    def rates(self) -> list[float]:
-        return [self.deliveries / s for s in self.seconds]
+    label: str  # "db_worker x2", ...
+    workers: int
+    deliveries: int = 0
+    seconds: list[float] = field(default_factory=list)
+    floor_seconds: list[float] = field(default_factory=list)
 
 
 def make_world(servers: InboxServers) -> tuple[str, list[str]]:
@@ -515,51 +514,44 @@ def phase_deliver(options: argparse.Namespace) -> dict:
     workdir = Path(options.workdir)
     env = dict(os.environ)
     servers = start_inbox_servers(workdir, INBOX_SERVERS)
-    results: list[DeliverRun] = []
+    runs = {
+        workers: DeliverRun(f"{WORKER_NAMES[options.tasks]} x{workers}", workers)
+        for workers in options.workers
+    }
+    deliveries = options.deliveries
     try:
         alice, remote = make_world(servers)
-        floor = DeliverRun("floor: sign + keep-alive POST + UPDATE, 1 thread", 0)
-        results.append(floor)
-        deliveries = options.deliveries
-        for workers in options.workers:
-            run = DeliverRun(f"{WORKER_NAMES[options.tasks]} x{workers}", workers)
-            results.append(run)
-            progress(f"{options.tasks}: start {workers} worker process(es)")
-            processes = start_workers(options.tasks, workers, env, workdir)
-            rounds = []
-            try:
-                for repeat in range(options.repeats):
+        # Worker counts take turns, and every run is followed by the floor on
+        # its rows: load that comes and goes on a shared machine hits a run
+        # and its floor alike.
+        for repeat in range(options.repeats):
+            for workers, run in runs.items():
+                processes = start_workers(options.tasks, workers, env, workdir)
+                try:
                     since = last_pk()
                     servers.reset()
                     label = f"{options.tasks}-{workers}-{repeat}"
                     started = publish_round(alice, remote, deliveries, label)
                     last = wait_delivered(deliveries, since, timeout=600)
                     check_round(servers, since, deliveries, label)
-                    run.seconds.append(last - started)
-                    run.deliveries = deliveries
-                    rounds.append(since)
-                    progress(
-                        f"{label}: {deliveries / (last - started):,.0f} deliveries/s "
-                        f"(load {loadavg()})"
-                    )
-            finally:
-                stop_processes(processes)
-            if workers != options.workers[0]:
-                continue
-            # The floor on the same rows and servers, the workers stopped.
-            for since in rounds:
+                finally:
+                    stop_processes(processes)
                 reset_rows(since)
                 servers.reset()
                 seconds, count = floor_round(alice, since)
                 require(servers.stats()["posts"] == count, "floor: posts missing")
-                floor.seconds.append(seconds)
-                floor.deliveries = count
-                progress(f"floor: {count / seconds:,.0f} deliveries/s")
+                run.deliveries = deliveries
+                run.seconds.append(last - started)
+                run.floor_seconds.append(seconds)
+                progress(
+                    f"{label}: {deliveries / (last - started):,.0f} deliveries/s, "
+                    f"floor {count / seconds:,.0f}/s (load {loadavg()})"
+                )
     finally:
         from testsite.processes import stop_process
 
         stop_process(servers.process)
-    return {"runs": [asdict(run) for run in results]}
+    return {"runs": [asdict(run) for run in runs.values()]}
 
 
 # --- fan-out ----------------------------------------------------------------------
@@ -759,44 +751,43 @@ def median(values: list[float]) -> float:
 def report_deliver(db: str, results: dict[str, dict], lines: list[str]) -> None:
     lines.append(f"\nDeliveries on {db}: first enqueue to last 2xx recorded")
     lines.append(
-        f"{'path':<52} {'min/s':>8} {'median/s':>9} {'vs floor':>9} {'vs x1':>7}"
+        "(each run paired with a floor run on its rows right after it; ratios "
+        "are medians of the per-repeat ratios)"
     )
-    floor_rate = None
-    for result in results.values():
-        runs = result["runs"]
-        one = None
-        for run in runs:
-            rates = [run["deliveries"] / s for s in run["seconds"]]
-            if not rates:
-                continue
-            med = median(rates)
-            if run["workers"] == 0:
-                if floor_rate is not None:
-                    continue  # the floor is measured in each backend's run
-                floor_rate = med
-            if run["workers"] == 1:
-                one = med
-            ratio = f"{med / floor_rate:.2f}" if floor_rate and run["workers"] else ""
-            scale = f"{med / one:.2f}" if one and run["workers"] > 1 else ""
-            lines.append(
-                f"{run['label']:<52} {min(rates):>8,.0f} {med:>9,.0f} "
-                f"{ratio:>9} {scale:>7}"
-            )
+    lines.append(
+        f"{'path':<34} {'min/s':>7} {'median/s':>9} {'floor/s':>8} "
+        f"{'vs floor':>9} {'vs x1':>6}"
+    )
     for tasks, result in results.items():
-        by_workers = {
-            run["workers"]: median([run["deliveries"] / s for s in run["seconds"]])
-            for run in result["runs"]
-            if run["seconds"]
-        }
-        if floor_rate and 1 in by_workers:
-            ratio = by_workers[1] / floor_rate
+        runs = {run["workers"]: run for run in result["runs"] if run["seconds"]}
+        one = runs.get(1)
+        for workers, run in runs.items():
+            rates = [run["deliveries"] / s for s in run["seconds"]]
+            floors = [run["deliveries"] / s for s in run["floor_seconds"]]
+            vs_floor = median([r / f for r, f in zip(rates, floors, strict=True)])
+            scale = ""
+            if one is not None and workers > 1:
+                ones = [one["deliveries"] / s for s in one["seconds"]]
+                scale = (
+                    f"{median([r / o for r, o in zip(rates, ones, strict=False)]):.2f}"
+                )
+            lines.append(
+                f"{run['label']:<34} {min(rates):>7,.0f} {median(rates):>9,.0f} "
+                f"{median(floors):>8,.0f} {vs_floor:>9.2f} {scale:>6}"
+            )
+        if one is not None:
+            rates = [one["deliveries"] / s for s in one["seconds"]]
+            floors = [one["deliveries"] / s for s in one["floor_seconds"]]
+            ratio = median([r / f for r, f in zip(rates, floors, strict=True)])
             verdict = "MET" if ratio >= TARGET_ONE_WORKER_VS_FLOOR else "MISS"
             lines.append(
                 f"  target {tasks}: 1 worker >= {TARGET_ONE_WORKER_VS_FLOOR}x floor: "
                 f"{ratio:.2f}x {verdict}"
             )
-        if 1 in by_workers and 2 in by_workers:
-            ratio = by_workers[2] / by_workers[1]
+        if one is not None and 2 in runs:
+            ones = [one["deliveries"] / s for s in one["seconds"]]
+            twos = [runs[2]["deliveries"] / s for s in runs[2]["seconds"]]
+            ratio = median([t / o for t, o in zip(twos, ones, strict=False)])
             verdict = "MET" if ratio >= TARGET_TWO_VS_ONE else "MISS"
             lines.append(
                 f"  target {tasks}: 2 workers >= {TARGET_TWO_VS_ONE}x 1 worker: "

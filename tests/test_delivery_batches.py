@@ -181,23 +181,52 @@ def test_a_publication_holds_its_rows_for_its_task_and_nothing_queues_them_twice
     assert len(inboxes.posts) == 3
 
 
-def test_a_task_carries_a_batch_and_tops_it_up_with_rows_queued_for_others(
+def test_a_full_batch_wakes_the_next_worker_for_the_rest(
     alice, queued, inboxes, send, configure
 ):
     configure(DELIVERY_BATCH_SIZE=4)
     actors = remote_actors(10)
     activity = send(actors)
-    first, second, third = tasks_of(queued)
-    assert [len(t.args) for t in (first, second, third)] == [4, 4, 2]
-
-    # The last task runs first: its 2 rows, and 2 of the oldest queued ones.
-    assert run(third) == {DELIVERED: 4}
-    assert run(first) == {DELIVERED: 4}  # 2 left of its own, 2 topped up
-    assert run(second) == {DELIVERED: 2}
-    assert run(second) == {}
+    rows = list(Delivery.objects.filter(activity=activity).order_by("pk"))
+    (first,) = tasks_of(queued)  # one task, carrying the first batch
+    assert list(first.args) == [r.pk for r in rows[:4]]
+    assert run(first) == {DELIVERED: 4}
+    second = tasks_of(queued)[-1]  # woken before the first one's attempts
+    assert list(second.args) == []
+    assert run(second) == {DELIVERED: 4}
+    third = tasks_of(queued)[-1]
+    assert run(third) == {DELIVERED: 2}  # not full: wakes nobody
+    assert len(tasks_of(queued)) == 3
     rows = Delivery.objects.filter(activity=activity)
     assert {(r.state, r.attempts) for r in rows} == {(DELIVERED, 1)}
     assert sorted(inboxes.posts) == sorted(a.inbox for a in actors)
+
+
+def test_small_publications_share_the_task_waiting_in_the_queue(
+    alice, queued, inboxes, send, configure
+):
+    """One task per batch of work, not one per publication."""
+    actors = remote_actors(3)
+    first = send(actors[:1], "one")
+    send(actors[1:2], "two")  # a task is already waiting: none more
+    send(actors[2:], "three")
+    (task,) = tasks_of(queued)
+    assert list(task.args) == [Delivery.objects.get(activity=first).pk]
+    assert run(task) == {DELIVERED: 3}  # its own row, topped up with the others
+    assert Delivery.objects.filter(state=DELIVERED, attempts=1).count() == 3
+    assert len(inboxes.posts) == 3
+    send(actors[:1], "four")  # the waiting task started: work needs a new one
+    assert len(tasks_of(queued)) == 2
+
+
+def test_a_wakeup_lost_with_its_queue_is_replaced(alice, queued, send, configure):
+    actors = remote_actors(2)
+    send(actors[:1], "one")
+    DeliverySweep.objects.filter(name="wakeup").update(
+        due_at=timezone.now() - outgoing.WAKEUP_STALE - timedelta(seconds=1)
+    )
+    send(actors[1:], "two")
+    assert len(tasks_of(queued)) == 2
 
 
 @pytest.mark.parametrize("returning", [True, False])
@@ -440,7 +469,7 @@ def test_one_sweep_chain_at_a_time(alice, queued, configure):
     (chain,) = tasks_of(queued, SWEEP)
     wait = chain.task.run_after - timezone.now()
     assert timedelta(seconds=8) < wait <= timedelta(seconds=10)
-    (row,) = DeliverySweep.objects.all()
+    row = DeliverySweep.objects.get(name="deliveries")
     assert row.token == chain.args[0]
 
     # Its next run is overdue by two intervals: it died; another takes over.
@@ -449,7 +478,7 @@ def test_one_sweep_chain_at_a_time(alice, queued, configure):
     old, new = tasks_of(queued, SWEEP)
     assert run(old) == "superseded"
     assert len(tasks_of(queued, SWEEP)) == 2  # a superseded chain ends
-    assert DeliverySweep.objects.get().token == new.args[0]
+    assert DeliverySweep.objects.get(name="deliveries").token == new.args[0]
 
 
 def test_the_sweep_queues_due_rows_and_ends_when_nothing_is_pending(
@@ -469,7 +498,7 @@ def test_the_sweep_queues_due_rows_and_ends_when_nothing_is_pending(
     assert run(retry) == {DELIVERED: 1}
     chain = tasks_of(queued, SWEEP)[-1]
     assert run(chain) == "ended: nothing pending"
-    assert DeliverySweep.objects.get().token == ""
+    assert DeliverySweep.objects.get(name="deliveries").token == ""
     count = len(queued.results)
     assert run(chain) == "superseded"
     assert len(queued.results) == count

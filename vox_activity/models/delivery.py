@@ -293,33 +293,42 @@ class Delivery(models.Model):
 
 
 class DeliverySweepManager(models.Manager["DeliverySweep"]):
+    #: The row of the sweep chain, and the row of the pending wake-up task.
     NAME = "deliveries"
+    WAKEUP = "wakeup"
 
-    def take_over(self, token: str, due_at: datetime, stale_before: datetime) -> bool:
-        """Make ``token`` the one sweep chain unless a live chain exists.
+    def take_over(
+        self,
+        token: str,
+        due_at: datetime,
+        stale_before: datetime,
+        name: str = NAME,
+    ) -> bool:
+        """Give row ``name`` to ``token`` unless a live holder has it.
 
-        A chain is live while it has a token and its next run is not overdue
-        (``due_at >= stale_before``).  One statement: an upsert where the
+        A holder is live while the row has a token and its ``due_at`` is not
+        older than ``stale_before``.  One statement: an upsert where the
         database has one (SQLite >= 3.24, PostgreSQL), else UPDATE, INSERT.
         """
         connection = connections[self.db]
         meta = self.model._meta
         quote = connection.ops.quote_name
         table = quote(meta.db_table)
-        name, tok, due = (
+        column, tok, due = (
             quote(_field(meta, f).column) for f in ("name", "token", "due_at")
         )
         prep_due = _field(meta, "due_at").get_db_prep_value
         if connection.vendor in ("sqlite", "postgresql"):
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"INSERT INTO {table} ({name}, {tok}, {due}) VALUES (%s, %s, %s) "  # noqa: S608
-                    f"ON CONFLICT ({name}) DO UPDATE SET {tok} = excluded.{tok}, "
+                    f"INSERT INTO {table} ({column}, {tok}, {due}) "  # noqa: S608
+                    f"VALUES (%s, %s, %s) "
+                    f"ON CONFLICT ({column}) DO UPDATE SET {tok} = excluded.{tok}, "
                     f"{due} = excluded.{due} "
                     f"WHERE {table}.{tok} = '' OR {table}.{due} IS NULL "
                     f"OR {table}.{due} < %s",
                     [
-                        self.NAME,
+                        name,
                         token,
                         prep_due(due_at, connection),
                         prep_due(stale_before, connection),
@@ -327,13 +336,13 @@ class DeliverySweepManager(models.Manager["DeliverySweep"]):
                 )
                 return cursor.rowcount == 1
         dead = Q(token="") | Q(due_at__isnull=True) | Q(due_at__lt=stale_before)
-        if self.filter(dead, name=self.NAME).update(token=token, due_at=due_at):
+        if self.filter(dead, name=name).update(token=token, due_at=due_at):
             return True
-        if self.filter(name=self.NAME).exists():
+        if self.filter(name=name).exists():
             return False
         try:
             with transaction.atomic(using=self.db):
-                self.create(name=self.NAME, token=token, due_at=due_at)
+                self.create(name=name, token=token, due_at=due_at)
         except IntegrityError:  # another process created it first
             return False
         return True
@@ -353,11 +362,27 @@ class DeliverySweepManager(models.Manager["DeliverySweep"]):
             .update(token="", due_at=None)
         )
 
+    def raise_wakeup(self, now: datetime, stale_before: datetime) -> bool:
+        """Note that a wake-up task is pending, unless one already is.
+
+        True: the caller must enqueue it.  A wake-up noted before
+        ``stale_before`` and never started counts as lost.
+        """
+        return self.take_over("pending", now, stale_before, name=self.WAKEUP)
+
+    def lower_wakeup(self) -> None:
+        """A wake-up task started: the next work needs a new one."""
+        self.filter(name=self.WAKEUP).exclude(token="").update(token="", due_at=None)
+
 
 class DeliverySweep(models.Model):
-    """The one self-rescheduling sweep chain (see :mod:`vox_activity.outgoing.sweep`).
+    """Coordination rows of the delivery workers, one per ``name``.
 
-    One row: the token of the chain that may run, and when it runs next.
+    ``deliveries``: the one self-rescheduling sweep chain (see
+    :mod:`vox_activity.outgoing.sweep`): the token of the chain that may
+    run, and when it runs next.  ``wakeup``: whether a task that will claim
+    queued deliveries is already waiting in the queue, and since when, so
+    that many small publications share one task instead of one each.
     """
 
     name = models.CharField(_("name"), max_length=64, unique=True)

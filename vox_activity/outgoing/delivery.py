@@ -5,23 +5,26 @@ Planning happens inside the publishing transaction
 a remote actor's, or those of a local actor's remote followers — using the
 shared inbox whenever a server offers one, so each server gets one POST.  The
 rows are written by one ``INSERT … SELECT`` from the remote actor and follow
-tables, de-duplicated by inbox in SQL, before any attempt; tasks are enqueued
-only after the transaction commits, one per :func:`batch_size` rows, each
-carrying the ids of its batch (:func:`enqueue_rows`).
+tables, de-duplicated by inbox in SQL, before any attempt.
 
 The rows are the queue (see :mod:`vox_activity.models.delivery`): a row
-written by a publication is *held* for its task (a ``q…`` claim token and a
-lease), so nothing else queues it twice.  A task (:func:`run_batch`) claims
-its rows for an attempt in one statement (an ``a…`` token), tops the batch
-up with any other due rows (retries whose time has come, claims whose lease
-ran out), attempts them one after another over the process's keep-alive
-connections, and records the outcomes together, each write conditional on
-still holding the claim.  Retries wait on their row; the sweep
+written by a publication is *held* for the queue (a ``q…`` claim token and a
+lease), so nothing queues it twice.  After the transaction commits, a task is
+woken (:func:`wake_workers`) unless one is already waiting in the queue.  A
+task (:func:`run_batch`) claims up to :func:`batch_size` rows for an attempt
+in one statement (an ``a…`` token): the rows it was given, topped up with any
+other claimable rows (queued ones, retries whose time has come, claims that
+ran out), oldest first; if the batch is full it wakes the next worker; it
+attempts them one after another over the process's keep-alive connections,
+and records the outcomes together, each write conditional on still holding
+the claim.  So the number of tasks follows the number of batches, not of
+publications.  Retries wait on their row; the sweep
 (:mod:`vox_activity.outgoing.sweep`) or the next batch takes them when due.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -39,6 +42,7 @@ from vox_activity.conf import get_setting
 from vox_activity.models import (
     Activity,
     Delivery,
+    DeliverySweep,
     DomainHealth,
     RemoteActor,
 )
@@ -69,7 +73,6 @@ __all__ = [
     "batch_size",
     "claim_timeout",
     "enqueue_due",
-    "enqueue_rows",
     "prepare_remote_delivery",
     "queue_due",
     "record",
@@ -78,6 +81,7 @@ __all__ = [
     "run_batch",
     "run_due",
     "schedule_remote_delivery",
+    "wake_workers",
 ]
 
 #: Errors that no retry can fix: a refused or malformed address, a redirect
@@ -92,6 +96,12 @@ PERMANENT_HTTP_ERRORS = (
 #: Outcomes already attempted are written at least this often (seconds), so
 #: that a worker killed in a slow batch leaves few sent rows unrecorded.
 FLUSH_SECONDS = 2.0
+#: How long a wake-up task may wait in the queue before another is enqueued
+#: anyway (it may have been lost with its queue).
+WAKEUP_STALE = timedelta(seconds=10)
+#: Seconds a task keeps claiming batches when the backend runs it inline (it
+#: cannot hand the rest to another worker).
+INLINE_TASK_SECONDS = 60.0
 #: Direct remote addresses per planning statement (the database's parameter
 #: limits; followers are selected in SQL and need none).
 ADDRESS_CHUNK = 2000
@@ -218,7 +228,7 @@ def schedule_remote_delivery(
     )
     if ids:
         transaction.on_commit(
-            lambda: enqueue_rows(ids), using=router.db_for_write(Delivery)
+            lambda: wake_workers(ids), using=router.db_for_write(Delivery)
         )
     return written
 
@@ -259,16 +269,23 @@ def _fail_unavailable(activity_id: int, token: str, now: datetime) -> int:
     )
 
 
-def enqueue_rows(ids: Sequence[int]) -> int:
-    """Enqueue tasks for rows held for the queue, :func:`batch_size` per task."""
+def wake_workers(ids: Sequence[int] = ()) -> bool:
+    """Make sure a task will claim the queued deliveries; True if one was enqueued.
+
+    One such task waits in the queue at a time: while one is waiting, it
+    will take these rows too (a batch tops itself up with queued rows), so
+    many small publications share a task instead of each paying for one.
+    ``ids`` (up to a batch of them) go with the task, to be claimed first.
+    (A wake-up noted but not started within :data:`WAKEUP_STALE` counts as
+    lost; a task that claims a full batch wakes the next one itself.)
+    """
     from vox_activity.outgoing.tasks import enqueue_deliveries
 
-    size = batch_size()
-    tasks = 0
-    for start in range(0, len(ids), size):
-        enqueue_deliveries(ids[start : start + size])
-        tasks += 1
-    return tasks
+    now = timezone.now()
+    if not DeliverySweep.objects.raise_wakeup(now, now - WAKEUP_STALE):
+        return False
+    enqueue_deliveries(list(ids[: batch_size()]))
+    return True
 
 
 def queue_due(limit: int = 1000, now: datetime | None = None) -> list[int]:
@@ -290,7 +307,7 @@ def queue_due(limit: int = 1000, now: datetime | None = None) -> list[int]:
     )
     ids = [row.pk for row in rows]
     if ids:
-        _after_commit(lambda: enqueue_rows(ids))
+        _after_commit(lambda: wake_workers(ids))
     return ids
 
 
@@ -333,7 +350,7 @@ def retry_now(queryset: QuerySet[Delivery]) -> RetryNow:
         .values_list("pk", flat=True)
     )
     if ids:
-        _after_commit(lambda: enqueue_rows(ids))
+        _after_commit(lambda: wake_workers(ids))
     return RetryNow(ids, held)
 
 
@@ -408,18 +425,39 @@ class Attempt:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def run_batch(ids: Sequence[int] = (), *, top_up: bool = True) -> dict[str, int]:
-    """Claim a batch (see :func:`claim_batch`), attempt it, record it.
+def run_batch(ids: Sequence[int] = ()) -> dict[str, int]:
+    """The task: claim a batch (see :func:`claim_batch`), attempt it, record it.
 
-    Returns how many rows ended in each state (``pending`` includes retries).
+    A full batch may leave more behind: before attempting it the task wakes
+    another worker for the rest (on a backend that runs tasks inline, which
+    has no other worker, it goes on claiming batches itself, for up to
+    :data:`INLINE_TASK_SECONDS`).  Returns how many rows ended in each
+    state (``pending`` includes retries).
     """
     from vox_activity.outgoing.sweep import ensure_sweep
+    from vox_activity.outgoing.tasks import can_defer
 
-    batch = claim_batch(ids, top_up=top_up)
-    if not batch.rows:
-        return {}
-    ensure_sweep()  # whatever happens to this worker, someone will look
-    return attempt_batch(batch)
+    DeliverySweep.objects.lower_wakeup()  # work from now on needs a new task
+    inline = not can_defer()
+    started = time.monotonic()
+    states: dict[str, int] = {}
+    for round_ in itertools.count():
+        batch = claim_batch(ids if round_ == 0 else ())
+        if not batch.rows:
+            break
+        if round_ == 0:
+            ensure_sweep()  # whatever happens to this worker, someone will look
+        full = len(batch.rows) >= batch_size()
+        if full and not inline:
+            wake_workers()
+        for state, count in attempt_batch(batch).items():
+            states[state] = states.get(state, 0) + count
+        if not (full and inline):
+            break
+        if time.monotonic() - started > INLINE_TASK_SECONDS:
+            wake_workers()
+            break
+    return states
 
 
 def attempt_batch(batch: Batch) -> dict[str, int]:
