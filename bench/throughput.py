@@ -193,6 +193,16 @@ def rss_kb() -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of process ``pid`` and of its children it waited for (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -266,6 +276,10 @@ class DeliverRun:
     deliveries: int = 0
     seconds: list[float] = field(default_factory=list)
     floor_seconds: list[float] = field(default_factory=list)
+    #: CPU seconds the worker processes (their forks included) and the
+    #: floor's thread used per run.
+    cpu: list[float] = field(default_factory=list)
+    floor_cpu: list[float] = field(default_factory=list)
 
 
 def make_world(servers: InboxServers) -> tuple[str, list[str]]:
@@ -294,10 +308,11 @@ def make_world(servers: InboxServers) -> tuple[str, list[str]]:
 
 
 def publish_round(alice: str, remote: list[str], deliveries: int, label: str) -> float:
-    """Publish ``deliveries`` rows in one transaction; the time of its commit.
+    """Publish ``deliveries`` rows in one transaction; when its tasks were woken.
 
-    The tasks are enqueued when the transaction commits, so the returned
-    wall-clock time (``time.time()``) is just before the first enqueue.
+    Tasks are enqueued when the transaction commits; the returned wall-clock
+    time (``time.time()``) is taken by the first of the commit's callbacks,
+    right before the first enqueue.
     """
     from django.db import transaction
 
@@ -305,7 +320,9 @@ def publish_round(alice: str, remote: list[str], deliveries: int, label: str) ->
 
     text = "<p>" + ("Throughput benchmark note. " * 24) + "</p>"  # ~1 KB of JSON
     activities = deliveries // len(remote)
+    started: list[float] = []
     with transaction.atomic():
+        transaction.on_commit(lambda: started.append(time.time()))
         for number in range(activities):
             publish(
                 {
@@ -321,8 +338,7 @@ def publish_round(alice: str, remote: list[str], deliveries: int, label: str) ->
                 remote,
                 fetch=False,
             )
-        started = time.time()
-    return started
+    return started[0]
 
 
 def wait_delivered(expected: int, since_pk: int, timeout: float) -> float:
@@ -531,21 +547,29 @@ def phase_deliver(options: argparse.Namespace) -> dict:
                     since = last_pk()
                     servers.reset()
                     label = f"{options.tasks}-{workers}-{repeat}"
+                    cpu_before = sum(cpu_seconds(p.pid) for p in processes)
                     started = publish_round(alice, remote, deliveries, label)
                     last = wait_delivered(deliveries, since, timeout=600)
+                    cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
                     check_round(servers, since, deliveries, label)
                 finally:
                     stop_processes(processes)
                 reset_rows(since)
                 servers.reset()
+                floor_cpu_before = time.process_time()
                 seconds, count = floor_round(alice, since)
+                floor_cpu = time.process_time() - floor_cpu_before
                 require(servers.stats()["posts"] == count, "floor: posts missing")
                 run.deliveries = deliveries
                 run.seconds.append(last - started)
                 run.floor_seconds.append(seconds)
+                run.cpu.append(cpu)
+                run.floor_cpu.append(floor_cpu)
                 progress(
-                    f"{label}: {deliveries / (last - started):,.0f} deliveries/s, "
-                    f"floor {count / seconds:,.0f}/s (load {loadavg()})"
+                    f"{label}: {deliveries / (last - started):,.0f} deliveries/s "
+                    f"({cpu / deliveries * 1000:.2f} ms CPU each), floor "
+                    f"{count / seconds:,.0f}/s ({floor_cpu / count * 1000:.2f} ms) "
+                    f"(load {loadavg()})"
                 )
     finally:
         from testsite.processes import stop_process
@@ -756,7 +780,7 @@ def report_deliver(db: str, results: dict[str, dict], lines: list[str]) -> None:
     )
     lines.append(
         f"{'path':<34} {'min/s':>7} {'median/s':>9} {'floor/s':>8} "
-        f"{'vs floor':>9} {'vs x1':>6}"
+        f"{'vs floor':>9} {'vs x1':>6} {'CPU ms each':>12} {'floor CPU':>10}"
     )
     for tasks, result in results.items():
         runs = {run["workers"]: run for run in result["runs"] if run["seconds"]}
@@ -771,9 +795,12 @@ def report_deliver(db: str, results: dict[str, dict], lines: list[str]) -> None:
                 scale = (
                     f"{median([r / o for r, o in zip(rates, ones, strict=False)]):.2f}"
                 )
+            cpu = median([c / run["deliveries"] * 1000 for c in run["cpu"]])
+            floor_cpu = median([c / run["deliveries"] * 1000 for c in run["floor_cpu"]])
             lines.append(
                 f"{run['label']:<34} {min(rates):>7,.0f} {median(rates):>9,.0f} "
-                f"{median(floors):>8,.0f} {vs_floor:>9.2f} {scale:>6}"
+                f"{median(floors):>8,.0f} {vs_floor:>9.2f} {scale:>6} "
+                f"{cpu:>12.2f} {floor_cpu:>10.2f}"
             )
         if one is not None:
             rates = [one["deliveries"] / s for s in one["seconds"]]

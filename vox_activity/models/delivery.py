@@ -23,6 +23,7 @@ the new token, which is just as safe.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -150,7 +151,13 @@ class DeliveryManager(models.Manager.from_queryset(DeliveryQuerySet)):  # type: 
         )
         returning = _supports_update_returning(connection)
         skip_locked = connection.features.has_select_for_update_skip_locked
-        with transaction.atomic(using=self.db):
+        # One statement is atomic by itself; FOR UPDATE needs a transaction.
+        atomic = (
+            transaction.atomic(using=self.db)
+            if skip_locked or not returning
+            else contextlib.nullcontext()
+        )
+        with atomic:
             subquery = candidates.pending().order_by("next_attempt_at", "pk")
             if skip_locked:
                 subquery = subquery.select_for_update(skip_locked=True)

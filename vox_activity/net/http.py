@@ -187,8 +187,12 @@ def _effective_address(address: IPAddress) -> IPAddress:
     return address
 
 
+@functools.lru_cache(maxsize=4096)
 def _blocked_kind(address: IPAddress) -> str | None:
-    """What kind of non-public address this is, or ``None`` if it is public."""
+    """What kind of non-public address this is, or ``None`` if it is public.
+
+    A pure function of the address, checked for every request: kept.
+    """
     address = _effective_address(address)
     kinds = (
         ("unspecified", address.is_unspecified),
