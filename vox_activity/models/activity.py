@@ -199,7 +199,9 @@ class InboxItemManager(models.Manager["InboxItem"]):
         """Put ``activity`` in the inboxes of ``owner_ids`` of one model; how many.
 
         For fan-outs of any size: the ids are streamed to the database in
-        chunks of :data:`FILL_CHUNK` (one ``executemany`` each), and an owner
+        chunks of :data:`FILL_CHUNK` (one statement each: an ``executemany``,
+        or on PostgreSQL an ``INSERT … SELECT`` from ``unnest`` of an array),
+        and an owner
         who already has the item (a duplicate id, in this chunk or an earlier
         one) is skipped by the database (``INSERT OR IGNORE`` / ``ON
         CONFLICT DO NOTHING``) rather than remembered here, so memory stays
@@ -217,22 +219,40 @@ class InboxItemManager(models.Manager["InboxItem"]):
             fields, OnConflict.IGNORE, None, None
         )
         columns = ", ".join(quote(field.column) for field in fields)
-        sql = (
-            f"{head} {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s) {tail}"
-        )
+        table = quote(meta.db_table)
         created = fields[-1].get_db_prep_save(timezone.now(), connection)
+        if connection.vendor == "postgresql":
+            # One statement and one array per chunk: executemany would make
+            # a round trip per row (10 s for 100,000 rows, measured).
+            sql = (
+                f"{head} {table} ({columns}) "  # noqa: S608 - names from the model
+                f"SELECT %s, owner_id, %s, %s FROM unnest(%s::text[]) AS owner_id "
+                f"{tail}"
+            )
+
+            def write(cursor: Any, keys: list[str]) -> int:
+                cursor.execute(sql, [owner_type_id, activity.pk, created, keys])
+                return max(cursor.rowcount, 0)
+
+        else:
+            sql = f"{head} {table} ({columns}) VALUES (%s, %s, %s, %s) {tail}"
+
+            def write(cursor: Any, keys: list[str]) -> int:
+                cursor.executemany(
+                    sql, [(owner_type_id, key, activity.pk, created) for key in keys]
+                )
+                return max(cursor.rowcount, 0)
+
         written = 0
-        chunk: list[tuple[Any, ...]] = []
+        chunk: list[str] = []
         with connection.cursor() as cursor:
             for owner_id in owner_ids:
-                chunk.append((owner_type_id, str(owner_id), activity.pk, created))
+                chunk.append(str(owner_id))
                 if len(chunk) >= FILL_CHUNK:
-                    cursor.executemany(sql, chunk)
-                    written += max(cursor.rowcount, 0)
+                    written += write(cursor, chunk)
                     chunk = []
             if chunk:
-                cursor.executemany(sql, chunk)
-                written += max(cursor.rowcount, 0)
+                written += write(cursor, chunk)
         return written
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
