@@ -129,6 +129,14 @@ class ActorRegistration(ActivityRegistration):
         """The actor's display ``name``; default ``str(instance)``."""
         return str(instance)
 
+    def get_activity_summary(self, instance: Any) -> str | None:
+        """The actor's bio (``summary``, HTML), or None; default None."""
+        return None
+
+    def get_activity_icon(self, instance: Any) -> str | None:
+        """The URL (or site path) of the actor's avatar (``icon``); default None."""
+        return None
+
     def get_activity_url(self, instance: Any) -> str | None:
         """The actor's human-readable page (``url``); default get_absolute_url."""
         if hasattr(instance, "get_absolute_url"):

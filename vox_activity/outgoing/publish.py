@@ -34,6 +34,7 @@ from vox_activity.outgoing.delivery import (
     prepare_remote_delivery,
     schedule_remote_delivery,
 )
+from vox_activity.outgoing.proofs import attach_proof
 from vox_activity.protocol.vocabulary import (
     PUBLIC,
     address_iri,
@@ -115,12 +116,14 @@ def plan_publication(
     if to:
         body["to"] = list(dict.fromkeys(to))
     body.setdefault("published", format_datetime(published))
-    document = normalise_public(
-        {
-            "@context": data.get("@context") or build_context(),
-            "id": activity_iri(activity_uuid),
-            **body,
-        }
+    document = attach_proof(
+        normalise_public(
+            {
+                "@context": data.get("@context") or build_context(),
+                "id": activity_iri(activity_uuid),
+                **body,
+            }
+        )
     )
     return Publication(
         document=document,

@@ -25,7 +25,11 @@ from vox_activity.site import site_origin
 
 def state() -> dict:
     now = timezone.now()
-    key_ids = dict(RemoteKey.objects.values_list("actor__iri", "key_id"))
+    key_ids = dict(
+        RemoteKey.objects.filter(purpose="publicKey").values_list(
+            "actor__iri", "key_id"
+        )
+    )
     activities = [
         {
             "pk": row.pk,
