@@ -78,6 +78,27 @@ class ActivityRegistration(Registration):
         """
         return {}
 
+    def get_activity_tags(self, instance: Any, notification: Any) -> list[Any]:
+        """Hashtags (names, ``"#django"`` or ``"django"``) or tag objects.
+
+        They become ``Hashtag`` entries of the object's ``tag``, which
+        Mastodon links and indexes.  Mentions of addressed actors are added
+        by vox_activity itself.  Default: none.
+        """
+        return []
+
+    def get_activity_in_reply_to(self, instance: Any, notification: Any) -> Any:
+        """What the object replies to: an IRI or a model instance; default None."""
+        return None
+
+    def get_activity_content_warning(
+        self, instance: Any, notification: Any
+    ) -> str | None:
+        """A content warning: the object gets it as ``summary`` and
+        ``sensitive: true``, which Mastodon shows as a spoiler.  Default None.
+        """
+        return None
+
 
 class ActorRegistration(ActivityRegistration):
     """A django-vox registration for models whose instances are actors."""

@@ -34,6 +34,7 @@ from vox_activity.outgoing.delivery import (
     prepare_remote_delivery,
     schedule_remote_delivery,
 )
+from vox_activity.outgoing.objects import complete_object
 from vox_activity.outgoing.proofs import attach_proof
 from vox_activity.protocol.vocabulary import (
     PUBLIC,
@@ -50,7 +51,7 @@ from vox_activity.registry import (
     federated_username,
     resolve_local_actors,
 )
-from vox_activity.site import absolute_iri, local_path
+from vox_activity.site import absolute_iri, local_path, site_domain
 
 __all__ = [
     "Publication",
@@ -116,14 +117,16 @@ def plan_publication(
     if to:
         body["to"] = list(dict.fromkeys(to))
     body.setdefault("published", format_datetime(published))
+    document = normalise_public(
+        {
+            "@context": data.get("@context") or build_context(),
+            "id": activity_iri(activity_uuid),
+            **body,
+        }
+    )
+    mentions = mention_names(document, remote_actors)
     document = attach_proof(
-        normalise_public(
-            {
-                "@context": data.get("@context") or build_context(),
-                "id": activity_iri(activity_uuid),
-                **body,
-            }
-        )
+        complete_object(document, published=published, mentions=mentions)
     )
     return Publication(
         document=document,
@@ -133,6 +136,28 @@ def plan_publication(
         remote_addresses=others,
         remote_actors=remote_actors,
     )
+
+
+def mention_names(
+    document: dict[str, Any], remote_actors: dict[str, RemoteActor]
+) -> dict[str, str]:
+    """``{actor IRI: "@user@host"}`` for the actors ``to``/``cc`` name.
+
+    Only the few actors written in the addressing: a fan-out to thousands of
+    local inboxes is not in the JSON, and is not read here.
+    """
+    names = {}
+    domain = site_domain()
+    for iri in recipients_of(document, ("to", "cc")):
+        remote = remote_actors.get(iri)
+        if remote is not None and remote.preferred_username:
+            names[iri] = f"@{remote.preferred_username}@{remote.domain}"
+            continue
+        local = actor_for_iri(iri) if local_path(iri) is not None else None
+        username = federated_username(local) if local is not None else None
+        if username:
+            names[iri] = f"@{username}@{domain}"
+    return names
 
 
 def _federates(actor_iri: str) -> bool:
