@@ -23,9 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from vox_activity.models import InboxItem
 from vox_activity.protocol.html import localized_value, plain_text
-from vox_activity.protocol.vocabulary import build_context, to_json
 from vox_activity.registry import actor_iri, actor_path, endpoint_iri
-from vox_activity.serving.responses import accepts_activity_json, activity_response
 from vox_activity.site import local_path
 
 from .models import Article, Comment
@@ -58,18 +56,11 @@ def author(request, username):
     return render(request, "blog/author.html", context)
 
 
-def as_activitypub(request, instance):
-    """``instance.__activity__()`` as an ActivityPub response."""
-    contexts = []
-    data = to_json(instance.__activity__(), contexts)
-    return activity_response({"@context": build_context(contexts), **data}, request)
-
-
 @vary_on_headers("Accept")
 def article(request, slug):
+    # ActivityPub clients get the Article from vox_activity's middleware
+    # (the object is registered with a URL regex); browsers get this page.
     item = get_object_or_404(Article.objects.select_related("author"), slug=slug)
-    if accepts_activity_json(request):
-        return as_activitypub(request, item)
     context = {
         "article": item,
         "comments": item.comments.select_related("author").order_by("created"),
@@ -80,10 +71,9 @@ def article(request, slug):
 
 @vary_on_headers("Accept")
 def comment(request, pk):
-    """A comment's IRI: the Note for ActivityPub, else its place on the page."""
+    """A comment's IRI: its place on the page (the Note is served to ActivityPub
+    clients by vox_activity's middleware)."""
     item = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
-    if accepts_activity_json(request):
-        return as_activitypub(request, item)
     return redirect(f"{item.article.get_absolute_url()}#comment-{item.pk}")
 
 

@@ -45,7 +45,13 @@ from vox_activity.protocol.iri import check_iri
 from vox_activity.protocol.vocabulary import iri_of
 from vox_activity.site import site_scheme
 
-__all__ = ["Authenticated", "Signed", "authenticate", "parse_signature"]
+__all__ = [
+    "Authenticated",
+    "Signed",
+    "authenticate",
+    "authenticate_fetch",
+    "parse_signature",
+]
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,25 @@ def authenticate(request: HttpRequest, data: dict[str, Any]) -> Authenticated:
         check_iri(actor_iri, "actor")
         actor = _proven_actor(data, actor_iri, signer)
     return Authenticated(signer, actor, "integrity-proof")
+
+
+def authenticate_fetch(request: HttpRequest) -> RemoteActor | None:
+    """The remote actor who signed this GET, or None when it is not signed.
+
+    Used where access depends on who asks (objects addressed to followers,
+    authorized-fetch mode).  A signature that is there but does not verify
+    is refused (401), as Mastodon does.
+    """
+    headers = signed_headers(request)
+    try:
+        signed = parse_signature(headers)
+    except SignatureError as exc:
+        raise Refused(401, f"Bad signature header: {exc.reason}") from exc
+    if signed is None:
+        return None
+    throttle(signed.key_id, request)
+    with request_budget():
+        return _verified_signer(request, headers, signed)
 
 
 def _known_sender(key_id: str, actor: str) -> bool:

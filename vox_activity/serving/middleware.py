@@ -16,7 +16,6 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from vox_activity.models import StoredObject
 from vox_activity.registry import (
     actor_for_path,
     declares_actors,
@@ -25,14 +24,13 @@ from vox_activity.registry import (
     registration_for,
     split_endpoint,
 )
+from vox_activity.serving.objects import REPLIES, object_response, replies_response
 from vox_activity.serving.responses import (
     accepts_activity_json,
-    activity_response,
     error_response,
     has_activity_content_type,
 )
 from vox_activity.serving.views import ACTOR_VIEWS
-from vox_activity.site import absolute_iri
 
 
 def is_activitypub_request(request: HttpRequest) -> bool:
@@ -51,16 +49,6 @@ def _looks_like_actor_path(path: str) -> bool:
         for candidate in candidates
         for route in match_path(candidate)
     )
-
-
-def deleted_object_response(request: HttpRequest, path: str) -> HttpResponse | None:
-    """410 Gone with a Tombstone for a local object whose Delete we published."""
-    stored = StoredObject.objects.filter(
-        iri=absolute_iri(path), local=True, deleted_at__isnull=False
-    ).first()
-    if stored is None:
-        return None
-    return activity_response(stored.tombstone(), request, status=410)
 
 
 class ActivityPubMiddleware:
@@ -87,11 +75,13 @@ class ActivityPubMiddleware:
     ) -> HttpResponse | None:
         actor = actor_for_path(head) if endpoint else actor_for_path(path)
         if actor is None:
-            if _looks_like_actor_path(head if endpoint else path):
-                return error_response(404, "No such actor on this site.")
-            if request.method in ("GET", "HEAD"):
-                return deleted_object_response(request, path)
-            return None
+            if request.method not in ("GET", "HEAD"):
+                return None if not _looks_like_actor_path(head) else _no_actor()
+            # A deleted actor's or object's Tombstone, an object, its replies.
+            served = object_response(request, path) or _replies(request, path)
+            if served is None and _looks_like_actor_path(head if endpoint else path):
+                return _no_actor()
+            return served
         if _faces_other_servers(request, endpoint) and not federated_username(actor):
             return error_response(
                 404,
@@ -99,6 +89,17 @@ class ActivityPubMiddleware:
                 "other servers.",
             )
         return ACTOR_VIEWS[endpoint](request, actor)
+
+
+def _no_actor() -> HttpResponse:
+    return error_response(404, "No such actor on this site.")
+
+
+def _replies(request: HttpRequest, path: str) -> HttpResponse | None:
+    head, _, last = path.rstrip("/").rpartition("/")
+    if last != REPLIES or not head:
+        return None
+    return replies_response(request, head + "/") or replies_response(request, head)
 
 
 def _faces_other_servers(request: HttpRequest, endpoint: str | None) -> bool:
