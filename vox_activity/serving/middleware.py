@@ -29,10 +29,11 @@ from vox_activity.serving.responses import (
     accepts_activity_json,
     activity_response,
     error_response,
+    for_client,
     has_activity_content_type,
 )
 from vox_activity.serving.views import ACTOR_VIEWS
-from vox_activity.site import absolute_iri
+from vox_activity.site import absolute_iri, url_path
 
 
 def is_activitypub_request(request: HttpRequest) -> bool:
@@ -56,7 +57,7 @@ def _looks_like_actor_path(path: str) -> bool:
 def deleted_object_response(request: HttpRequest, path: str) -> HttpResponse | None:
     """410 Gone with a Tombstone for a local object whose Delete we published."""
     stored = StoredObject.objects.filter(
-        iri=absolute_iri(path), local=True, deleted_at__isnull=False
+        iri=absolute_iri(url_path(path)), local=True, deleted_at__isnull=False
     ).first()
     if stored is None:
         return None
@@ -76,11 +77,13 @@ class ActivityPubMiddleware:
         if posts_to_inbox or is_activitypub_request(request):
             response = self.dispatch(request, path, head, endpoint)
             if response is not None:
-                return response
+                return for_client(request, response)
         response = self.get_response(request)
         if _looks_like_actor_path(head):
             patch_vary_headers(response, ("Accept",))
-        return response
+        # vox_activity's errors (here and in its URLs' views) as HTML pages
+        # for browsers, JSON for everyone else.
+        return for_client(request, response)
 
     def dispatch(
         self, request: HttpRequest, path: str, head: str, endpoint: str | None
