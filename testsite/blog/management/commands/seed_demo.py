@@ -152,17 +152,14 @@ class Command(BaseCommand):
             people = {name: PEOPLE[name] for name in wanted["people"]}
             articles = {slug: ARTICLES[slug] for slug in wanted["articles"]}
             subscriptions, comments, likes = [], [], []
+        self.tally = Tally()
         with transaction.atomic():
             users = self.seed_users(people)
             self.seed_subscriptions(users, subscriptions)
-            templates = self.seed_templates()
-            issued = self.seed_content(users, articles, comments, likes)
+            self.seed_templates()
+            self.seed_content(users, articles, comments, likes)
         where = f" (instance {instance})" if instance else ""
-        self.stdout.write(
-            f"seed_demo{where}: {len(users)} users, {len(subscriptions)} "
-            f"subscriptions, {templates} new template(s), {issued} notification(s) "
-            "issued."
-        )
+        self.stdout.write(f"seed_demo{where}: {self.tally}.")
 
     def check_ready(self):
         tables = set(connection.introspection.table_names())
@@ -187,7 +184,9 @@ class Command(BaseCommand):
     def seed_users(self, people):
         user_model = get_user_model()
         username, password = ADMIN
-        if not user_model.objects.filter(username=username).exists():
+        admin = user_model.objects.filter(username=username).first()
+        self.tally.add("user", new=admin is None)
+        if admin is None:
             user_model.objects.create_superuser(username, "admin@example.com", password)
             self.stdout.write(
                 f"Created superuser {username!r} with password {password!r} "
@@ -195,26 +194,30 @@ class Command(BaseCommand):
             )
         users = {}
         for name, (first, last) in people.items():
-            # Staff without permissions, so that the admin's login page (the
-            # site's LOGIN_URL) lets them in; the password is the username.
+            # Not staff: they log in on the blog's own login page; only
+            # ``admin`` uses the admin.  The password is the username.
             user, created = user_model.objects.get_or_create(
-                username=name,
-                defaults={"first_name": first, "last_name": last, "is_staff": True},
+                username=name, defaults={"first_name": first, "last_name": last}
             )
             if created:
                 user.set_password(name)
                 user.save(update_fields=["password"])
+            elif user.is_staff and not user.is_superuser:
+                # Made by an older seed_demo, when the admin was the login page.
+                user.is_staff = False
+                user.save(update_fields=["is_staff"])
+            self.tally.add("user", new=created)
             users[name] = user
         return users
 
     def seed_subscriptions(self, users, subscriptions):
         for subscriber, author in subscriptions:
-            Subscription.objects.get_or_create(
+            _row, new = Subscription.objects.get_or_create(
                 subscriber=users[subscriber], author=users[author]
             )
+            self.tally.add("subscription", new=new)
 
     def seed_templates(self):
-        created = 0
         for model, codename, recipients, subject, content in TEMPLATES:
             _template, new = Template.objects.get_or_create(
                 notification=notification(model, codename),
@@ -227,12 +230,10 @@ class Command(BaseCommand):
                     "enabled": True,
                 },
             )
-            created += new
-        return created
+            self.tally.add("template", new=new)
 
     def seed_content(self, users, article_specs, comments, likes):
         """Articles, edits, comments and likes; each new one is notified."""
-        issued = 0
         now = timezone.now()
         articles = {}
         for slug, (author, title, body, days_ago) in article_specs.items():
@@ -245,27 +246,51 @@ class Command(BaseCommand):
                     "published": now - datetime.timedelta(days=days_ago),
                 },
             )
+            self.tally.add("article", new=new)
             articles[slug] = article
             if new:
-                notification(Article, "created").issue(article)
-                issued += 1
+                self.issue(Article, "created", article)
                 if slug in EDITS:
                     article.body += EDITS[slug]
                     article.save(update_fields=["body"])
-                    notification(Article, "updated").issue(article)
-                    issued += 1
+                    self.issue(Article, "updated", article)
         for slug, author, body in comments:
             comment, new = Comment.objects.get_or_create(
                 article=articles[slug], author=users[author], body=body
             )
+            self.tally.add("comment", new=new)
             if new:
-                notification(Comment, "created").issue(comment, actor=users[author])
-                issued += 1
+                self.issue(Comment, "created", comment, actor=users[author])
         for username, slug in likes:
             like, new = Like.objects.get_or_create(
                 user=users[username], article=articles[slug]
             )
+            self.tally.add("like", new=new)
             if new:
-                notification(Like, "liked").issue(like, actor=users[username])
-                issued += 1
-        return issued
+                self.issue(Like, "liked", like, actor=users[username])
+
+    def issue(self, model, codename, instance, **kwargs):
+        notification(model, codename).issue(instance, **kwargs)
+        self.tally.issued += 1
+
+
+class Tally:
+    """What a run found and made: "2 users (1 new), 0 likes, ..."."""
+
+    KINDS = ("user", "subscription", "template", "article", "comment", "like")
+
+    def __init__(self):
+        self.counts = {kind: [0, 0] for kind in self.KINDS}  # [total, new]
+        self.issued = 0
+
+    def add(self, kind, *, new):
+        self.counts[kind][0] += 1
+        self.counts[kind][1] += bool(new)
+
+    def __str__(self):
+        parts = [
+            f"{total} {kind}{'s' * (total != 1)}" + (f" ({new} new)" if new else "")
+            for kind, (total, new) in self.counts.items()
+        ]
+        issued = f"{self.issued} notification{'s' * (self.issued != 1)} issued"
+        return ", ".join([*parts, issued])
