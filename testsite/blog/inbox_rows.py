@@ -27,9 +27,13 @@ from vox_activity.templatetags.vox_activity import activity_html
 
 from .models import Article, Comment
 from .people import Person, people, web_url
+from .reader import READABLE, anchor, followed_iris
 
 #: Titles quote names typographically, as in: liked 'Hello' (curly quotes).
 OPEN_QUOTE, CLOSE_QUOTE = "\u2018", "\u2019"
+
+#: Activities whose object is no page to open (a follow, a deleted object).
+NO_LINK = ("Delete", "Follow", "Accept", "Reject", "Undo")
 
 #: How objects are called in titles.
 KINDS = {"Article": "article", "Note": "note", "Page": "page", "Question": "poll"}
@@ -43,6 +47,7 @@ class Thing:
     kind: str  # "article", "note"...
     title: str  # plain text, may be ""
     owner: str  # the author's actor IRI, or ""
+    deleted: bool = False
 
     def called(self, owner: str) -> str:
         """``your article 'Hello'``, ``the note``... (for ``owner``'s inbox)."""
@@ -63,8 +68,9 @@ class InboxRow:
     content: SafeString
     #: An HTML page about the object (here, or the original elsewhere), or "".
     link: str
-    #: Does the object appear in the reader?
+    #: Does the object appear in the reader (at ``#anchor``)?
     in_reader: bool
+    anchor: str
     #: The activity as JSON, indented, for people who want to see it.
     json: str
 
@@ -80,8 +86,9 @@ def rows(items: Iterable[InboxItem], owner: Any) -> list[InboxRow]:
     datas = [_dict(item.activity.data) for item in items]
     actors = people(iri_of(data.get("actor")) for data in datas)
     things = _things(datas)
+    followed = set(followed_iris(owner))
     return [
-        _row(item, data, owner_iri, actors, things)
+        _row(item, data, owner_iri, actors, things, followed)
         for item, data in zip(items, datas, strict=True)
     ]
 
@@ -122,7 +129,8 @@ def _thing(iri: str, embedded: dict | None, stored: StoredObject | None) -> Thin
     elif isinstance(local, Comment):
         kind, owner = "Note", actor_iri(local.author) or ""
     name = KINDS.get(kind, kind.lower() if isinstance(kind, str) else "") or "post"
-    return Thing(iri, name, title, owner)
+    deleted = stored is not None and stored.deleted_at is not None
+    return Thing(iri, name, title, owner, deleted)
 
 
 def _row(
@@ -131,6 +139,7 @@ def _row(
     owner: str,
     actors: dict[str, Person],
     things: dict[str, Thing],
+    followed: set[str],
 ) -> InboxRow:
     actor = actors.get(iri_of(data.get("actor")))
     obj = data.get("object")
@@ -141,7 +150,7 @@ def _row(
     title = _title(item.activity.type, who, thing, parent, embedded, owner)
     remote_object = local_path(thing.iri) is None
     link = ""
-    if item.activity.type not in ("Delete", "Follow", "Accept", "Reject", "Undo"):
+    if not thing.deleted and item.activity.type not in NO_LINK:
         if remote_object:
             link = web_url((embedded or {}).get("url")) or web_url(thing.iri)
         elif local_object(thing.iri) is not None:
@@ -153,8 +162,10 @@ def _row(
         summary=activity_html(data, "summary"),
         content=activity_html(embedded) if embedded else SafeString(""),
         link=link,
-        in_reader=item.activity.type in ("Create", "Update", "Announce")
-        and remote_object,
+        in_reader=item.activity.type in READABLE
+        and item.activity.actor_iri in followed
+        and not thing.deleted,
+        anchor=anchor(thing.iri),
         json=json.dumps(data, indent=2, ensure_ascii=False),
     )
 
