@@ -30,6 +30,8 @@ import pytest
 from testsite.cluster import Browser, Cluster, Databases, Instance, free_port, poll
 from testsite.scenario import Scenario
 
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 30  # seconds per awaited outcome; polled every 0.2 s
 
 

@@ -369,6 +369,7 @@ def test_demo_refuses_bad_ports(tmp_path):
     assert f"127.0.0.1:{port} in use" in result.stderr
 
 
+@pytest.mark.e2e
 def test_demo_runs_the_scenario_then_serves_until_ctrl_c(tmp_path):
     """``python3 dev.py demo`` as a user runs it: scenario, banner, Ctrl-C."""
     from testsite.cluster import free_port, port_is_free

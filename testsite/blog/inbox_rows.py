@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.html import strip_tags
 from django.utils.safestring import SafeString
 
 from vox_activity.models import InboxItem, StoredObject
@@ -148,6 +149,10 @@ def _row(
     parent = things.get(iri_of(embedded.get("inReplyTo"))) if embedded else None
     who = actor.handle if actor else "Someone"
     title = _title(item.activity.type, who, thing, parent, embedded, owner)
+    summary = activity_html(data, "summary")
+    content = activity_html(embedded) if embedded else SafeString("")
+    if strip_tags(summary).strip() == strip_tags(content).strip():
+        summary = SafeString("")  # a notification that repeats the comment
     remote_object = local_path(thing.iri) is None
     link = ""
     if not thing.deleted and item.activity.type not in NO_LINK:
@@ -159,8 +164,8 @@ def _row(
         item=item,
         title=title,
         actor=actor,
-        summary=activity_html(data, "summary"),
-        content=activity_html(embedded) if embedded else SafeString(""),
+        summary=summary,
+        content=content,
         link=link,
         in_reader=item.activity.type in READABLE
         and item.activity.actor_iri in followed

@@ -26,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import linebreaks
+from django.template.defaultfilters import linebreaks_filter
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -175,7 +175,7 @@ def _responses(item, iri):
                 "id": f"comment-{comment.pk}",
                 "author": local_person(comment.author, actor_iri(comment.author)),
                 "when": comment.created,
-                "html": linebreaks(comment.body, autoescape=True),
+                "html": linebreaks_filter(comment.body, autoescape=True),
                 "remote": False,
             }
         )
