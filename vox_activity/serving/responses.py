@@ -168,7 +168,7 @@ def error_page(request: HttpRequest | None, status: int, reason: str) -> HttpRes
         "home": script_prefix(),
     }
     try:
-        body = render_to_string(ERROR_TEMPLATE, context, request)
+        body: str = render_to_string(ERROR_TEMPLATE, context, request)
     except TemplateDoesNotExist:
         body = (
             f"<!doctype html><meta charset=utf-8><title>{status} {escape(title)}"
