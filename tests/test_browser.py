@@ -98,13 +98,18 @@ def missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def chromium_ready():
+def require_browser() -> None:
+    """Skip without a browser; under CI, fail instead (nothing may hide)."""
     reason = missing_browser()
     if reason is not None:
         if on_ci():
             pytest.fail(f"CI must run the browser tests: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium_ready():
+    require_browser()
 
 
 # --- the two instances, the scenario, the hostile HTML -----------------------
@@ -543,3 +548,14 @@ def test_received_scripts_do_not_run(bob_on_beta, cluster, demo):
 
             with pytest.raises(NoAlertPresentException):
                 driver.switch_to.alert  # noqa: B018 - raises when there is none
+
+
+def test_without_chromium_skip_here_but_fail_on_ci(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "chromium")
+    assert "chromium is missing" in missing_browser()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
+        require_browser()
