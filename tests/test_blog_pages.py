@@ -163,6 +163,7 @@ def test_endpoints_are_pages_for_browsers_and_collections_for_servers(
     inbox = client.get("/~alice/inbox?page=true", HTTP_ACCEPT=HTML)
     assert (inbox.status_code, inbox["Location"]) == (302, "/inbox/")
     assert client.get("/~nobody/followers", HTTP_ACCEPT=HTML).status_code == 404
+    assert client.delete("/~alice/outbox").status_code == 405
 
 
 def test_article_counts_remote_likes_and_boosts_and_shows_replies(
@@ -304,10 +305,18 @@ def test_inbox_titles_in_words(client, alice, bob, carol):
     assert "@carol@remote.example replied to your article \u2018Hi\u2019" in titles
     html = response.content.decode()
     assert "Kind words." in html
-    # (The activity's JSON is on the page too, as escaped text.)
-    assert "<script>window.__xss" not in html and 'onerror="' not in html
-    # No link on the page leads to JSON: the activity is shown, not linked.
-    assert "/activitypub/activities/" not in html.split("<details>")[0]
+    assert "window.__xss" not in html and "onerror" not in html
+
+    # Each item's page shows its activity as text: escaped, never run.
+    reply_item = next(r for r in response.context["rows"] if "replied" in r.title)
+    detail = browser.get(f"/inbox/{reply_item.item.pk}/", HTTP_ACCEPT=HTML)
+    assert detail.status_code == 200
+    text = detail.content.decode()
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in text  # in the JSON
+    assert "<script>window.__xss" not in text and 'onerror="' not in text
+    others = Client()
+    others.force_login(bob)
+    assert others.get(f"/inbox/{reply_item.item.pk}/").status_code == 404
 
 
 def test_accepted_follow_title(client, bob, carol):

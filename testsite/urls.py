@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/", views.inbox_item, name="inbox-item"),
     path("inbox/read-all/", views.mark_all_read, name="inbox-read-all"),
     path("reader/", views.reader_page, name="reader"),
     path("reader/follow/", views.follow, name="follow"),

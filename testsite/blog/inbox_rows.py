@@ -62,6 +62,8 @@ class Thing:
 class InboxRow:
     item: InboxItem
     title: str
+    #: The activity's own ``name`` (a notification's subject), plain text.
+    name: str
     actor: Person | None
     #: The notification's own text (its ``summary``), sanitised.
     summary: SafeString
@@ -163,6 +165,7 @@ def _row(
     return InboxRow(
         item=item,
         title=title,
+        name=plain_text(localized_value(data, "name")),
         actor=actor,
         summary=summary,
         content=content,

@@ -27,7 +27,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import linebreaks_filter
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from vox_activity import follows
@@ -97,12 +97,14 @@ def author(request, username):
     return render(request, "blog/author.html", context)
 
 
+@require_safe
 def followers(request, username):
     """``/~alice/followers`` for a browser (servers get the collection)."""
     person = _author_or_404(username)
     return _people_page(request, person, "followers", social.followers(person))
 
 
+@require_safe
 def following(request, username):
     """``/~alice/following`` for a browser (servers get the collection)."""
     person = _author_or_404(username)
@@ -119,11 +121,13 @@ def _people_page(request, person, which, connections):
     return render(request, "blog/people.html", context)
 
 
+@require_safe
 def outbox(request, username):
     """``/~alice/outbox`` for a browser: what she published is on her page."""
     return redirect("author", _author_or_404(username).get_username())
 
 
+@require_safe
 def actor_inbox(request, username):
     """``/~bob/inbox`` (or ``?page=true``) for a browser: the inbox page."""
     _author_or_404(username)
@@ -232,6 +236,16 @@ def inbox(request):
         "inbox_path": endpoint_iri(path, "inbox") if path else "",
     }
     return render(request, "blog/inbox.html", context)
+
+
+@login_required
+def inbox_item(request, pk):
+    """One item of the inbox, with its activity's JSON as text."""
+    item = get_object_or_404(
+        InboxItem.objects.for_owner(_me(request)).select_related("activity"), pk=pk
+    )
+    (row,) = inbox_rows.rows([item], _me(request))
+    return render(request, "blog/inbox_item.html", {"row": row})
 
 
 @login_required
