@@ -36,6 +36,8 @@ from testsite.scenario import Scenario
 
 from .redis_fixture import redis_server  # noqa: F401 - the fixture, for RQ
 
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 30  # seconds per awaited outcome; polled every 0.2 s
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from django_vox.registry import Channel, Registration, objects, provides_contacts
 
-from vox_activity.site import absolute_iri
+from vox_activity.site import absolute_iri, url_path
 
 
 class ActorAddress(str):
@@ -127,7 +127,7 @@ class ActorRegistration(ActivityRegistration):
             return
         item = objects.get(instance.__class__)
         if item is not None and item.has_url:
-            yield ActorAddress(absolute_iri(item.reverse(instance)), instance)
+            yield ActorAddress(absolute_iri(url_path(item.reverse(instance))), instance)
 
     def get_activity_actor_type(self, instance: Any) -> str:
         return getattr(self, "activity_actor_type", "Person")

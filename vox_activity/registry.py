@@ -25,7 +25,7 @@ from django_vox.registry import Registration
 
 from vox_activity.protocol.usernames import is_federatable_username
 from vox_activity.registration import ActorAddress, ActorRegistration, hook
-from vox_activity.site import absolute_iri, local_path, site_domain
+from vox_activity.site import absolute_iri, local_path, site_domain, url_path
 
 ENDPOINTS = ("inbox", "outbox", "followers", "following")
 #: Most values in one ``IN (...)`` lookup (below SQLite's and PostgreSQL's
@@ -120,10 +120,16 @@ def route_kwargs(instance: Any) -> dict[str, Any]:
 
 
 def actor_path(instance: Any) -> str | None:
+    """The URL path of a registered instance, script prefix included.
+
+    django-vox's registry reverses its regex to a path from the site's root
+    (``/~alice/``); under ``FORCE_SCRIPT_NAME = "/blog"`` the instance lives
+    at ``/blog/~alice/``, as ``reverse()`` would say.
+    """
     item = _registry().get(instance.__class__)
     if item is None or not item.has_url:
         return None
-    return item.reverse(instance)
+    return url_path(item.reverse(instance))
 
 
 def actor_iri(instance: Any) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from vox_activity.exceptions import VoxActivityError
 from vox_activity.protocol.acct import parse_acct
-from vox_activity.site import absolute_iri, local_path, site_domain
+from vox_activity.site import absolute_iri, local_path, site_domain, url_path
 
 __all__ = ["LocalTarget", "RemoteTarget", "TargetError", "resolve", "resolve_local"]
 
@@ -91,7 +91,7 @@ def _by_path(path: str, address: str) -> LocalTarget:
     from vox_activity.registry import actor_for_path
 
     instance = _instance_target()
-    if absolute_iri(path).rstrip("/") == instance.iri.rstrip("/"):
+    if absolute_iri(url_path(path)).rstrip("/") == instance.iri.rstrip("/"):
         return instance
     owner = actor_for_path(path)
     if owner is None:

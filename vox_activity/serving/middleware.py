@@ -28,6 +28,7 @@ from vox_activity.serving.objects import REPLIES, object_response, replies_respo
 from vox_activity.serving.responses import (
     accepts_activity_json,
     error_response,
+    for_client,
     has_activity_content_type,
 )
 from vox_activity.serving.views import ACTOR_VIEWS
@@ -64,11 +65,13 @@ class ActivityPubMiddleware:
         if posts_to_inbox or is_activitypub_request(request):
             response = self.dispatch(request, path, head, endpoint)
             if response is not None:
-                return response
+                return for_client(request, response)
         response = self.get_response(request)
         if _looks_like_actor_path(head):
             patch_vary_headers(response, ("Accept",))
-        return response
+        # vox_activity's errors (here and in its URLs' views) as HTML pages
+        # for browsers, JSON for everyone else.
+        return for_client(request, response)
 
     def dispatch(
         self, request: HttpRequest, path: str, head: str, endpoint: str | None

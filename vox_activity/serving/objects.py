@@ -39,7 +39,7 @@ from vox_activity.protocol.vocabulary import (
 from vox_activity.registry import local_object, registration_for
 from vox_activity.serving.paging import collection, collection_page, is_page_request
 from vox_activity.serving.responses import activity_response, error_response
-from vox_activity.site import absolute_iri
+from vox_activity.site import absolute_iri, url_path
 
 __all__ = ["object_document", "object_response", "replies_iri", "replies_response"]
 
@@ -80,7 +80,7 @@ def object_document(instance: Any) -> dict[str, Any] | None:
 
 def object_response(request: HttpRequest, path: str) -> HttpResponse | None:
     """The answer for an ActivityPub GET of ``path`` if it is a local object."""
-    iri = absolute_iri(path)
+    iri = absolute_iri(url_path(path))
     deleted = StoredObject.objects.filter(
         iri=iri, local=True, deleted_at__isnull=False
     ).first()
@@ -119,7 +119,7 @@ def may_fetch(request: HttpRequest, document: dict[str, Any]) -> bool:
 
 def replies_response(request: HttpRequest, object_path: str) -> HttpResponse | None:
     """``<object>/replies``: the public replies we know of, newest first."""
-    iri = absolute_iri(object_path)
+    iri = absolute_iri(url_path(object_path))
     instance = local_object(iri)
     document = object_document(instance) if instance is not None else None
     if document is None or PUBLIC not in recipients_of(document):
