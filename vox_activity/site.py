@@ -66,6 +66,8 @@ def local_path(iri: str, domain: str | None = None) -> str | None:
 
     Accepts site-relative paths too.  The query and fragment are dropped.
     Pass ``domain`` (``site_domain().lower()``) when converting many IRIs.
+    Never raises: IRIs come from strangers, and one that does not parse
+    (``http://[broken/note``) is simply not ours.
     """
     if not isinstance(iri, str) or not iri:
         return None
@@ -76,7 +78,10 @@ def local_path(iri: str, domain: str | None = None) -> str | None:
         prefix = scheme + domain + "/"
         if iri.startswith(prefix):
             return iri[len(prefix) - 1 :].partition("?")[0].partition("#")[0]
-    parts = urlsplit(iri)
+    try:
+        parts = urlsplit(iri)
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        return None
     if parts.scheme not in ("http", "https"):
         return None
     if parts.netloc.lower() != domain:
