@@ -102,7 +102,9 @@ def local_path(iri: str, domain: str | None = None) -> str | None:
     under ``/blog``): what the registry's regexes match.  An IRI on this
     domain but outside the prefix is not the site's (``None``).  Accepts URL
     paths too (``/blog/~alice/``).  The query and fragment are dropped.  Pass
-    ``domain`` (``site_domain().lower()``) when converting many IRIs.
+    ``domain`` (``site_domain().lower()``) when converting many IRIs.  Never
+    raises: IRIs come from strangers, and one that does not parse
+    (``http://[broken/note``) is simply not ours.
     """
     if not isinstance(iri, str) or not iri:
         return None
@@ -114,7 +116,10 @@ def local_path(iri: str, domain: str | None = None) -> str | None:
         if iri.startswith(prefix):
             path = iri[len(prefix) - 1 :].partition("?")[0].partition("#")[0]
             return _below_prefix(path)
-    parts = urlsplit(iri)
+    try:
+        parts = urlsplit(iri)
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        return None
     if parts.scheme not in ("http", "https"):
         return None
     if parts.netloc.lower() != domain:

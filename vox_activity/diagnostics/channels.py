@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from vox_activity.exceptions import Refused
+from vox_activity.exceptions import Refused, VoxActivityError
 from vox_activity.net import http
 from vox_activity.net.signing import signed_request
 from vox_activity.protocol.payload import parse_json_object
@@ -36,7 +36,7 @@ JRD = "application/jrd+json"
 AP_ACCEPT = f"{ACTIVITY_JSON}, {LD_JSON_AS}"
 
 
-class Unreachable(Exception):
+class Unreachable(VoxActivityError):
     """No answer at all; the :mod:`vox_activity.net.http` error is the ``__cause__``."""
 
 
