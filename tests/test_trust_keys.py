@@ -111,11 +111,12 @@ def test_update_claiming_anothers_key_is_400_and_the_victim_still_speaks(
     assert "another server" in response.json()["error"]
     after = table_counts()
     assert not Activity.objects.filter(iri=update["id"]).exists()
-    # The attacker was fetched to check its signature (a cached RemoteActor and
-    # its own key); nothing else was written.
+    # The attacker was fetched to check its signature (a cached RemoteActor,
+    # its own key, the signature scheme its server accepts); nothing else.
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
         "vox_activity.RemoteActor": 1,
         "vox_activity.RemoteKey": 1,
+        "vox_activity.DomainHealth": 1,
     }
     assert RemoteActor.objects.get(iri=attacker.iri).data == attacker.document
     assert owner_of_key(victim.key_id) == (victim.iri if victim_known_first else None)

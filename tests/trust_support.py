@@ -49,10 +49,13 @@ def table_counts() -> dict[str, int]:
     }
 
 
-#: The cache of remote actors and their keys: filled when a sender is fetched
-#: (before, and outside, the transaction that stores an activity), so a
-#: refused activity may leave its sender cached.
-CACHE_TABLES = frozenset({"vox_activity.RemoteActor", "vox_activity.RemoteKey"})
+#: The cache of remote actors and their keys, and what their servers are known
+#: to accept (DomainHealth.signature_scheme, learnt by the double knock):
+#: filled when a sender is fetched (before, and outside, the transaction that
+#: stores an activity), so a refused activity may leave its sender cached.
+CACHE_TABLES = frozenset(
+    {"vox_activity.RemoteActor", "vox_activity.RemoteKey", "vox_activity.DomainHealth"}
+)
 
 
 def stored_counts() -> dict[str, int]:

@@ -37,7 +37,7 @@ from vox_activity.incoming.context import Incoming
 from vox_activity.incoming.handlers import ActivityHandler, handler_for
 from vox_activity.incoming.provenance import trusted_view
 from vox_activity.incoming.recipients import resolve_owners
-from vox_activity.models import Activity, InboxItem, RemoteActor
+from vox_activity.models import Activity, Block, InboxItem, RemoteActor
 from vox_activity.net.budget import request_budget
 from vox_activity.protocol.iri import check_iri, same_origin
 from vox_activity.protocol.payload import read_json_object
@@ -139,7 +139,11 @@ def store_and_apply(incoming: Incoming, handler: ActivityHandler) -> Activity:
         incoming.data, local=False, actor_iri=incoming.actor_iri
     )
     incoming.activity = activity
-    hidden = incoming.object_iris if handler.private_to_object else ()
+    hidden = list(incoming.object_iris) if handler.private_to_object else []
+    # Nothing of a blocked actor reaches the local actors who block it.
+    hidden += Block.objects.filter(object_iri=incoming.actor_iri).values_list(
+        "actor_iri", flat=True
+    )
     owners = resolve_owners(handler.recipients(incoming), hidden)
     InboxItem.objects.fill(activity, owners)
     handler.apply(incoming)

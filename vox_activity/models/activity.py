@@ -16,10 +16,12 @@ from typing import Any
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vox_activity.models.fields import IRI_MAX_LENGTH, IriField, clip
+from vox_activity.models.remote import DomainBlock
 from vox_activity.models.text import ReceivedText
 from vox_activity.protocol import html
 from vox_activity.protocol.vocabulary import PUBLIC, iri_of, is_public, public_view
@@ -211,10 +213,18 @@ class InboxItemQuerySet(models.QuerySet["InboxItem"]):
         """Items in the inbox of ``owner`` (any model instance)."""
         if owner is None or owner.pk is None:
             return self.none()
-        return self.filter(
+        items = self.filter(
             owner_type=ContentType.objects.get_for_model(owner),
             owner_id=str(owner.pk),
         )
+        return items.without_blocked_servers()
+
+    def without_blocked_servers(self) -> InboxItemQuerySet:
+        """Hide what actors of servers the admin blocked sent (DomainBlock)."""
+        hidden = Q()
+        for origin in DomainBlock.objects.origins():
+            hidden |= Q(activity__actor_iri__startswith=origin)
+        return self.exclude(hidden) if hidden else self
 
     def unread(self) -> InboxItemQuerySet:
         return self.filter(read_at__isnull=True)

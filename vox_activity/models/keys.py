@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vox_activity.conf import get_setting
+from vox_activity.models.fields import IriField
 from vox_activity.protocol.cavage import generate_private_key_pem, public_key_pem
 
 #: ``owner_id`` of the key of the site-wide instance actor (no owner model).
@@ -131,6 +132,14 @@ class ActorKey(models.Model):
         _("Ed25519 private key (PEM)"), blank=True, editable=False
     )
     created = models.DateTimeField(_("created"), default=timezone.now)
+    actor_iri = IriField(
+        _("actor IRI"),
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "Set when the actor is deleted: its Delete is still signed with this key."
+        ),
+    )
 
     objects = ActorKeyManager()
 

@@ -172,3 +172,46 @@ class RemoteKey(models.Model):
 
     def __str__(self) -> str:
         return self.key_id
+
+
+class DomainBlockQuerySet(models.QuerySet["DomainBlock"]):
+    def blocks(self, iri: str) -> bool:
+        """Is the server of ``iri`` blocked?"""
+        domain = domain_of(iri)
+        return bool(domain) and self.filter(domain=domain).exists()
+
+    def origins(self) -> list[str]:
+        """``http(s)://domain`` of every blocked server, to filter IRIs with."""
+        return [
+            f"{scheme}://{domain}/"
+            for domain in self.values_list("domain", flat=True)
+            for scheme in ("https", "http")
+        ]
+
+
+class DomainBlock(models.Model):
+    """A whole remote server, blocked by the site's admin.
+
+    Nothing is accepted from it (its requests get 403 before any key is
+    fetched), nothing is delivered to it, nothing is fetched from it, its
+    actors' activities are hidden from inboxes, and follows with it end when
+    the block is made (:func:`vox_activity.moderation.block_server`).
+    """
+
+    domain = models.CharField(
+        _("domain"),
+        max_length=255,
+        unique=True,
+        help_text=_("The server's host, with its port if not the default."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = DomainBlockQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("blocked server")
+        verbose_name_plural = _("blocked servers")
+
+    def __str__(self) -> str:
+        return self.domain

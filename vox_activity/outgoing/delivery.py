@@ -28,6 +28,7 @@ from vox_activity.models import (
     Activity,
     Block,
     Delivery,
+    DomainBlock,
     DomainHealth,
     Follow,
     RemoteActor,
@@ -133,9 +134,14 @@ def plan_inboxes(
 
     blockers = set()
     if sender_iri and actors:
+        # Those who block the sender, and those the sender blocks.
         blockers = set(
             Block.objects.filter(object_iri=sender_iri).values_list(
                 "actor_iri", flat=True
+            )
+        ) | set(
+            Block.objects.filter(actor_iri=sender_iri).values_list(
+                "object_iri", flat=True
             )
         )
     inboxes: dict[str, str] = {}
@@ -149,12 +155,22 @@ def schedule_remote_delivery(
     activity: Activity,
     addresses: Sequence[str],
     known: dict[str, RemoteActor] | None = None,
+    extra_inboxes: Sequence[str] = (),
 ) -> list:
     """Write the Delivery rows of ``activity`` and enqueue them after commit.
 
-    ``known`` is what :func:`prepare_remote_delivery` returned.
+    ``known`` is what :func:`prepare_remote_delivery` returned;
+    ``extra_inboxes`` are inbox URLs to deliver to as well.
     """
     inboxes = plan_inboxes(addresses, activity.actor_iri, known)
+    for inbox in extra_inboxes:
+        inboxes.setdefault(inbox, domain_of(inbox))
+    blocked = set(
+        DomainBlock.objects.filter(domain__in=set(inboxes.values())).values_list(
+            "domain", flat=True
+        )
+    )
+    inboxes = {inbox: d for inbox, d in inboxes.items() if d not in blocked}
     if not inboxes:
         return []
     unavailable = dict(

@@ -79,10 +79,16 @@ class Publication:
     local_actors: list[Any] = field(default_factory=list)
     remote_addresses: list[str] = field(default_factory=list)
     remote_actors: dict[str, RemoteActor] = field(default_factory=dict)
+    #: Inboxes to deliver to besides the addressees' (a deleted actor's).
+    inboxes: list[str] = field(default_factory=list)
 
 
 def plan_publication(
-    data: dict[str, Any], addresses: Iterable[str] = (), *, fetch: bool = True
+    data: dict[str, Any],
+    addresses: Iterable[str] = (),
+    *,
+    fetch: bool = True,
+    inboxes: Iterable[str] = (),
 ) -> Publication:
     """Give ``data`` its id and resolve who gets it (network only if ``fetch``).
 
@@ -135,6 +141,7 @@ def plan_publication(
         local_actors=list(local_actors.values()),
         remote_addresses=others,
         remote_actors=remote_actors,
+        inboxes=list(inboxes),
     )
 
 
@@ -177,19 +184,27 @@ def commit_publication(plan: Publication) -> Activity:
         )
         InboxItem.objects.fill(activity, plan.local_actors)
         track_local_object(activity)
-        schedule_remote_delivery(activity, plan.remote_addresses, plan.remote_actors)
+        schedule_remote_delivery(
+            activity, plan.remote_addresses, plan.remote_actors, plan.inboxes
+        )
     return activity
 
 
 def publish(
-    data: dict[str, Any], addresses: Iterable[str] = (), *, fetch: bool = True
+    data: dict[str, Any],
+    addresses: Iterable[str] = (),
+    *,
+    fetch: bool = True,
+    inboxes: Iterable[str] = (),
 ) -> Activity:
     """Store ``data`` as a new local activity and deliver it to ``addresses``.
 
-    See :func:`plan_publication` (``fetch=False`` inside a transaction) and
+    See :func:`plan_publication` (``fetch=False`` inside a transaction;
+    ``inboxes``: inbox URLs to deliver to as well) and
     :func:`commit_publication`.
     """
-    return commit_publication(plan_publication(data, addresses, fetch=fetch))
+    plan = plan_publication(data, addresses, fetch=fetch, inboxes=inboxes)
+    return commit_publication(plan)
 
 
 def track_local_object(activity: Activity) -> None:
