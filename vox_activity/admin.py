@@ -14,17 +14,20 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from vox_activity import follows
+from vox_activity import follows, moderation
 from vox_activity.models import (
     Activity,
     ActorKey,
+    Block,
     Delivery,
+    DomainBlock,
     DomainHealth,
     Follow,
     InboxItem,
     RemoteActor,
     RemoteKey,
     Report,
+    StoredObject,
 )
 from vox_activity.outgoing.delivery import enqueue_many
 from vox_activity.protocol.vocabulary import as_list, iri_of
@@ -120,11 +123,19 @@ class DomainHealthAdmin(ReadOnlyAdmin):
     list_filter = (("unavailable_since", admin.EmptyFieldListFilter),)
     search_fields = ("domain",)
     readonly_fields = list_display
-    actions = ("reset",)
+    actions = ("reset", "block")
 
     @admin.display(boolean=True, description=_("available"))
     def available(self, obj: DomainHealth) -> bool:
         return obj.available
+
+    @admin.action(description=_("Block the selected servers"), permissions=["act"])
+    def block(self, request, queryset):
+        for health in queryset:
+            moderation.block_server(health.domain)
+        self.message_user(
+            request, _("%(n)d servers blocked.") % {"n": queryset.count()}
+        )
 
     @admin.action(description=_("Reset: mark available again"), permissions=["act"])
     def reset(self, request, queryset):
@@ -232,3 +243,60 @@ class FollowAdmin(ReadOnlyAdmin):
     search_fields = ("actor_iri", "object_iri")
     readonly_fields = ("actor_iri", "object_iri", "remote_actor", "activity_iri",
                        "state", "created", "responded_at")  # fmt: skip
+
+
+@admin.register(StoredObject)
+class StoredObjectAdmin(ReadOnlyAdmin):
+    """Objects we know by IRI: ours as published, others' as received."""
+
+    list_display = ("type", "short_iri", "owner_iri", "local", "public", "updated",
+                    "deleted_at")  # fmt: skip
+    list_filter = (
+        "local",
+        "public",
+        "type",
+        ("deleted_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("iri", "owner_iri", "in_reply_to")
+    date_hierarchy = "updated"
+    fields = ("iri", "type", "owner_iri", "in_reply_to", "local", "public",
+              "updated", "deleted_at", "content", "json")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=_("IRI"), ordering="iri")
+    def short_iri(self, obj: StoredObject) -> str:
+        return obj.iri if len(obj.iri) <= 60 else obj.iri[:57] + "…"
+
+    @admin.display(description=_("content (sanitised)"))
+    def content(self, obj: StoredObject) -> str:
+        return obj.safe_content
+
+    @admin.display(description=_("JSON"))
+    def json(self, obj: StoredObject) -> str:
+        return pretty_json(obj.data)
+
+
+@admin.register(DomainBlock)
+class DomainBlockAdmin(admin.ModelAdmin):
+    """Whole servers blocked by the admin (see vox_activity.moderation)."""
+
+    list_display = ("domain", "reason", "created")
+    search_fields = ("domain", "reason")
+    fields = ("domain", "reason")
+
+    def save_model(self, request, obj, form, change):
+        """Blocking ends follows and pending deliveries (block_server)."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        blocked = moderation.block_server(obj.domain, obj.reason)
+        obj.pk = blocked.pk
+
+
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdmin):
+    """Blocks between actors, either way (a remote actor's, or a local one's)."""
+
+    list_display = ("actor_iri", "object_iri", "created")
+    search_fields = ("actor_iri", "object_iri")
+    readonly_fields = ("actor_iri", "object_iri", "activity_iri", "created")

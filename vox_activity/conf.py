@@ -66,6 +66,10 @@ DEFAULTS: dict[str, Any] = {
     # limit.
     "INBOX_RATE_LIMIT": 300,
     "INBOX_RATE_WINDOW": 60,
+    # Serve actor documents, objects, activities and collections only to
+    # signed requests (Mastodon's "secure mode"); the instance actor and
+    # discovery stay open.
+    "AUTHORIZED_FETCH": False,
     # Extra or replacement handlers, {"Type": "dotted.path.Handler"}; None as
     # the value removes a type's handler (vox_activity.incoming.handlers).
     "INBOX_HANDLERS": {},

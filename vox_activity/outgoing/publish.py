@@ -29,7 +29,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from vox_activity.models import Activity, InboxItem, RemoteActor, StoredObject
+from vox_activity.models import Activity, Follow, InboxItem, RemoteActor, StoredObject
 from vox_activity.outgoing.delivery import (
     prepare_remote_delivery,
     schedule_remote_delivery,
@@ -104,7 +104,7 @@ def plan_publication(
     wanted = list(
         dict.fromkeys(filter(None, map(address_iri, [*addresses, *addressed])))
     )
-    local_actors = resolve_local_actors(wanted)
+    local_actors = resolve_local_actors([*wanted, *local_followers(wanted)])
     others = [iri for iri in wanted if iri not in local_actors]
     if others and not _federates(iri_of(data.get("actor"))):
         logger.warning(
@@ -142,6 +142,26 @@ def plan_publication(
         remote_addresses=others,
         remote_actors=remote_actors,
         inboxes=list(inboxes),
+    )
+
+
+def local_followers(addresses: Iterable[str]) -> list[str]:
+    """Local actors following a local actor whose followers are addressed.
+
+    (Remote followers get deliveries; local ones an inbox item, like any
+    local recipient.)
+    """
+    owners = []
+    for address in addresses:
+        base, _, last = address.rstrip("/").rpartition("/")
+        if last == "followers" and local_path(address) is not None:
+            owners += [base, base + "/"]
+    if not owners:
+        return []
+    return list(
+        Follow.objects.accepted()
+        .filter(object_iri__in=owners, remote_actor__isnull=True)
+        .values_list("actor_iri", flat=True)
     )
 
 

@@ -24,6 +24,7 @@ from vox_activity.registry import (
     registration_for,
     split_endpoint,
 )
+from vox_activity.serving.access import fetch_refusal
 from vox_activity.serving.objects import REPLIES, object_response, replies_response
 from vox_activity.serving.responses import (
     accepts_activity_json,
@@ -82,15 +83,22 @@ class ActivityPubMiddleware:
                 return None if not _looks_like_actor_path(head) else _no_actor()
             # A deleted actor's or object's Tombstone, an object, its replies.
             served = object_response(request, path) or _replies(request, path)
+            if served is not None:
+                return fetch_refusal(request) or served
             if served is None and _looks_like_actor_path(head if endpoint else path):
                 return _no_actor()
             return served
-        if _faces_other_servers(request, endpoint) and not federated_username(actor):
-            return error_response(
-                404,
-                "This actor is not federated: its username cannot be used by "
-                "other servers.",
-            )
+        if _faces_other_servers(request, endpoint):
+            if not federated_username(actor):
+                return error_response(
+                    404,
+                    "This actor is not federated: its username cannot be used by "
+                    "other servers.",
+                )
+            if request.method in ("GET", "HEAD"):
+                refused = fetch_refusal(request)
+                if refused is not None:
+                    return refused
         return ACTOR_VIEWS[endpoint](request, actor)
 
 

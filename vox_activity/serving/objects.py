@@ -25,7 +25,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from vox_activity.exceptions import Refused
-from vox_activity.incoming.authentication import authenticate_fetch
 from vox_activity.models import Follow, StoredObject
 from vox_activity.protocol.vocabulary import (
     AS_CONTEXT,
@@ -37,6 +36,7 @@ from vox_activity.protocol.vocabulary import (
     to_json,
 )
 from vox_activity.registry import local_object, registration_for
+from vox_activity.serving.access import signer_of
 from vox_activity.serving.paging import collection, collection_page, is_page_request
 from vox_activity.serving.responses import activity_response, error_response
 from vox_activity.site import absolute_iri, url_path
@@ -104,7 +104,7 @@ def may_fetch(request: HttpRequest, document: dict[str, Any]) -> bool:
     audience = recipients_of(document)
     if PUBLIC in audience:
         return True
-    signer = authenticate_fetch(request)
+    signer = signer_of(request)
     if signer is None:
         return False
     if signer.iri in audience:

@@ -20,10 +20,11 @@ from vox_activity.exceptions import Dropped, Refused
 from vox_activity.incoming import pipeline
 from vox_activity.models import Activity, Follow, InboxItem
 from vox_activity.outgoing.documents import actor_document, instance_actor_document
-from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
+from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime, recipients_of
 from vox_activity.registration import hook
 from vox_activity.registry import actor_iri, endpoint_iri, registration_for
 from vox_activity.serving import c2s_outbox
+from vox_activity.serving.access import fetch_refusal, signer_of
 from vox_activity.serving.paging import collection, collection_page, is_page_request
 from vox_activity.serving.responses import (
     activity_response,
@@ -166,12 +167,37 @@ def activity_view(request: HttpRequest, activity_uuid) -> HttpResponse:
     activity = Activity.objects.filter(uuid=activity_uuid, local=True).first()
     if activity is None:
         return error_response(404, "No such activity.")
-    if not activity.public and not _may_see(request, activity):
-        return error_response(404, "No such activity.")
+    if not _is_local_reader(request, activity):
+        refused = fetch_refusal(request)
+        if refused is not None:
+            return refused
+        if not activity.public and not _remote_may_see(request, activity):
+            return error_response(404, "No such activity.")
     return activity_response(activity.to_ap(), request)
 
 
-def _may_see(request: HttpRequest, activity: Activity) -> bool:
+def _remote_may_see(request: HttpRequest, activity: Activity) -> bool:
+    """A signed fetch by an actor the activity is addressed to (or a follower
+    of its actor, when it is addressed to the followers)."""
+    try:
+        signer = signer_of(request)
+    except Refused:
+        return False
+    if signer is None:
+        return False
+    audience = recipients_of(activity.to_ap())
+    if signer.iri in audience:
+        return True
+    followers = endpoint_iri(activity.actor_iri, "followers")
+    return (
+        followers in audience
+        and Follow.objects.followers_of(activity.actor_iri)
+        .filter(actor_iri=signer.iri)
+        .exists()
+    )
+
+
+def _is_local_reader(request: HttpRequest, activity: Activity) -> bool:
     """Is the logged-in user the activity's actor or one of its local recipients?"""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -191,6 +217,9 @@ def instance_actor_view(request: HttpRequest) -> HttpResponse:
 def instance_outbox_view(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
+    refused = fetch_refusal(request)
+    if refused is not None:
+        return refused
     iri = absolute_iri(reverse("vox_activity:instance-outbox"))
     return _paged(request, iri, Activity.objects.none(), lambda row: row)
 
