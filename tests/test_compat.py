@@ -46,7 +46,7 @@ def test_task_framework_is_found():
 
 def test_settings_defaults_and_overrides(settings):
     assert get_setting("PAGE_SIZE") == 20
-    settings.VOX_ACTIVITY = {"PAGE_SIZE": 7}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "PAGE_SIZE": 7}
     assert get_setting("PAGE_SIZE") == 7
 
 

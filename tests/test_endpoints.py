@@ -93,7 +93,7 @@ def test_inbox_only_for_its_owner(alice, bob, client):
 
 
 def test_inbox_pages_newest_first_with_keyset_links(bob, client, settings):
-    settings.VOX_ACTIVITY = {"PAGE_SIZE": 4}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "PAGE_SIZE": 4}
     deliver_to_bob(10)
     client.force_login(bob)
 
@@ -215,7 +215,7 @@ def test_outbox_post_errors(bob, article, client, body, status, reason):
 
 
 def test_outbox_post_body_limit(bob, client, settings):
-    settings.VOX_ACTIVITY = {"MAX_BODY_SIZE": 100}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "MAX_BODY_SIZE": 100}
     client.force_login(bob)
     body = b'{"type": "Read", "x": "' + b"a" * 200 + b'"}'
     response = client.post("/~bob/outbox", body, content_type=AP)

@@ -90,7 +90,7 @@ def configure(settings):
     """configure(**values): VOX_ACTIVITY = FAST plus ``values``."""
 
     def configure(**values):
-        settings.VOX_ACTIVITY = {**FAST, **values}
+        settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", **FAST, **values}
 
     configure()
     return configure

@@ -38,7 +38,11 @@ EMOJI_REACT = "tests.emoji_reactions.EmojiReactHandler"
 
 
 def handlers(settings, **overrides) -> None:
-    settings.VOX_ACTIVITY = {"INBOX_RATE_LIMIT": None, "INBOX_HANDLERS": overrides}
+    settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
+        "INBOX_RATE_LIMIT": None,
+        "INBOX_HANDLERS": overrides,
+    }
 
 
 @pytest.fixture

@@ -161,7 +161,12 @@ def configure(settings):
     """Set VOX_ACTIVITY (fast limits; private addresses allowed unless told)."""
 
     def configure(**values):
-        settings.VOX_ACTIVITY = {**FAST, "ALLOW_PRIVATE_ADDRESSES": True, **values}
+        settings.VOX_ACTIVITY = {
+            "INBOX_PROCESSING": "sync",
+            **FAST,
+            "ALLOW_PRIVATE_ADDRESSES": True,
+            **values,
+        }
 
     configure()
     return configure

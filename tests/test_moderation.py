@@ -248,7 +248,11 @@ def signed_get(path, remote):
 
 
 def test_authorized_fetch_serves_signed_requests_only(alice, carol, settings):
-    settings.VOX_ACTIVITY = {"INBOX_RATE_LIMIT": None, "AUTHORIZED_FETCH": True}
+    settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
+        "INBOX_RATE_LIMIT": None,
+        "AUTHORIZED_FETCH": True,
+    }
     anonymous = Client()
     for path in ("/~alice/", "/~alice/followers", "/~alice/outbox"):
         assert anonymous.get(path, HTTP_ACCEPT=AP).status_code == 401, path

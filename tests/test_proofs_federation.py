@@ -75,7 +75,7 @@ def test_published_activities_carry_a_proof_by_their_actor(alice, ap_client, bob
 
 
 def test_proofs_can_be_turned_off(alice, settings):
-    settings.VOX_ACTIVITY = {"OBJECT_PROOFS": False}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "OBJECT_PROOFS": False}
     activity = publish({"type": "Like", "actor": ALICE, "object": ALICE})
     assert "proof" not in activity.data
 

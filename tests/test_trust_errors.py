@@ -42,7 +42,11 @@ SHARED = "/activitypub/inbox"
 
 @pytest.fixture
 def server(httpsig, settings):
-    settings.VOX_ACTIVITY = {"ALLOW_PRIVATE_ADDRESSES": True, "INBOX_RATE_LIMIT": None}
+    settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
+        "ALLOW_PRIVATE_ADDRESSES": True,
+        "INBOX_RATE_LIMIT": None,
+    }
     fediverse = Fediverse(httpsig)
     yield fediverse.server()
     fediverse.close()
@@ -146,6 +150,7 @@ class RefusingLikeHandler(LikeHandler):
 
 def test_refused_headers_from_a_handler_reach_the_response(client, alice, settings):
     settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
         "INBOX_RATE_LIMIT": None,
         "INBOX_HANDLERS": {"Like": f"{__name__}.RefusingLikeHandler"},
     }

@@ -89,6 +89,7 @@ def test_an_old_rfc9421_signature_is_401(client, alice):
 @pytest.fixture
 def fediverse(httpsig, settings, db):
     settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,

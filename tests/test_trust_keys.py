@@ -33,6 +33,7 @@ SHARED = "/activitypub/inbox"
 @pytest.fixture
 def fediverse(httpsig, settings, db):
     settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,

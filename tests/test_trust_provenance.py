@@ -46,6 +46,7 @@ ELSEWHERE = "https://elsewhere.example"
 @pytest.fixture
 def fediverse(httpsig, settings, db, client):
     settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,

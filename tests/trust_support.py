@@ -99,6 +99,12 @@ class SignalLog:
         for name, receiver in self._receivers.items():
             getattr(signals, name).disconnect(receiver)
 
+    def __enter__(self) -> SignalLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.disconnect()
+
 
 # --- handlers ------------------------------------------------------------------
 

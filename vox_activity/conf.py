@@ -70,6 +70,10 @@ DEFAULTS: dict[str, Any] = {
     # signed requests (Mastodon's "secure mode"); the instance actor and
     # discovery stay open.
     "AUTHORIZED_FETCH": False,
+    # "task": an inbox POST is checked, stored with one INSERT and answered
+    # 202; a task applies it (needs a task worker, or the immediate backend).
+    # "sync": everything in the request, with precise errors for every step.
+    "INBOX_PROCESSING": "task",
     # Extra or replacement handlers, {"Type": "dotted.path.Handler"}; None as
     # the value removes a type's handler (vox_activity.incoming.handlers).
     "INBOX_HANDLERS": {},

@@ -38,8 +38,12 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         return self.filter(actor_iri=actor_iri)
 
     def standing(self) -> ActivityQuerySet:
-        """Activities not taken back with an Undo."""
-        return self.filter(undone_at__isnull=True)
+        """Activities in effect: processed, and not taken back with an Undo."""
+        return self.filter(undone_at__isnull=True, processed_at__isnull=False)
+
+    def unprocessed(self) -> ActivityQuerySet:
+        """Received activities whose side effects are still to be applied."""
+        return self.filter(processed_at__isnull=True)
 
     def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
         """Standing Likes, Announces... of ``object_iri``, local or remote."""
@@ -59,6 +63,9 @@ class ActivityManager(models.Manager["Activity"]):
     def standing(self) -> ActivityQuerySet:
         return self.get_queryset().standing()
 
+    def unprocessed(self) -> ActivityQuerySet:
+        return self.get_queryset().unprocessed()
+
     def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
         return self.get_queryset().reactions_to(object_iri, activity_type)
 
@@ -70,16 +77,22 @@ class ActivityManager(models.Manager["Activity"]):
         actor_iri: str | None = None,
         published: datetime.datetime | None = None,
         activity_uuid: uuid.UUID | None = None,
+        processed: bool = True,
+        ignore_conflicts: bool = False,
     ) -> Activity:
         """Store an activity document: the one place its columns are derived.
 
         ``actor_iri`` is the authenticated actor of an incoming activity (the
-        document's own ``actor`` is used otherwise).
+        document's own ``actor`` is used otherwise); ``processed=False``
+        stores a received activity whose side effects a task will apply.
+        With ``ignore_conflicts``, an activity whose id is already stored is
+        skipped (one ``INSERT … ON CONFLICT DO NOTHING``, no error, no read).
         """
+        now = timezone.now()
         extra: dict[str, Any] = {}
         if activity_uuid is not None:
             extra["uuid"] = activity_uuid
-        return self.create(
+        activity = self.model(
             iri=document["id"],
             type=clip(document.get("type") or "Create", TYPE_MAX_LENGTH),
             actor_iri=clip(actor_iri or iri_of(document.get("actor")), IRI_MAX_LENGTH),
@@ -87,9 +100,15 @@ class ActivityManager(models.Manager["Activity"]):
             data=document,
             public=is_public(document),
             local=local,
-            published=published or timezone.now(),
+            published=published or now,
+            processed_at=now if processed else None,
             **extra,
         )
+        if ignore_conflicts:
+            self.bulk_create([activity], ignore_conflicts=True)
+        else:
+            activity.save(force_insert=True)
+        return activity
 
 
 def _first(value: Any) -> Any:
@@ -122,6 +141,15 @@ class Activity(ReceivedText, models.Model):
         _("local"), default=True, help_text=_("Created on this site.")
     )
     published = models.DateTimeField(_("published"), default=timezone.now)
+    processed_at = models.DateTimeField(
+        _("processed at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When its side effects were applied; empty while a received "
+            "activity waits for the inbox task."
+        ),
+    )
     undone_at = models.DateTimeField(
         _("undone at"),
         null=True,
@@ -137,6 +165,12 @@ class Activity(ReceivedText, models.Model):
         indexes = [
             # The outbox: an actor's public activities, newest first.
             models.Index(fields=["actor_iri", "public", "-id"], name="vox_act_outbox"),
+            # The inbox task's queue: an actor's received activities, in order.
+            models.Index(
+                fields=["actor_iri", "id"],
+                condition=Q(processed_at__isnull=True),
+                name="vox_act_unprocessed",
+            ),
         ]
 
     def __str__(self) -> str:
