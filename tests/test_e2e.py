@@ -115,7 +115,7 @@ def test_two_instances_federate(cluster):
     scenario = Scenario(alpha, beta, say=narration.append, timeout=TIMEOUT)
     with explained(cluster, narration):
         assert scenario.run(), "a step failed"
-        assert [r.ok for r in scenario.results] == [True] * 8
+        assert [r.ok for r in scenario.results] == [True] * 9
         assert cluster.problems() == []
 
         facts = scenario.facts
@@ -179,7 +179,7 @@ def test_two_instances_federate(cluster):
         assert Counter(row["type"] for row in a["deliveries"]) == {
             "Create": 2,  # the article, the comment
             "Accept": 1,
-            "Update": 1,
+            "Update": 2,  # the article's edit, alice's new name
             "Delete": 1,
         }
         assert Counter(row["type"] for row in b["deliveries"]) == {

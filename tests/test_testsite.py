@@ -398,7 +398,7 @@ def test_demo_runs_the_scenario_then_serves_until_ctrl_c(tmp_path):
             if line.startswith("Requests to both servers are logged below."):
                 break
         output = "".join(lines)
-        assert "scenario passed: all 8 steps" in output, output
+        assert "scenario passed: all 9 steps" in output, output
         # The servers' request logs follow the banner.
         with urllib.request.urlopen(f"http://127.0.0.1:{beta}/") as response:
             assert response.status == 200
