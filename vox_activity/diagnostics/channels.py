@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from django.test import Client
+
 from vox_activity.exceptions import Refused, VoxActivityError
 from vox_activity.net import http
 from vox_activity.net.signing import signed_request
@@ -105,8 +107,6 @@ class DjangoChannel:
     description = "through Django (the site's URLconf and middleware)"
 
     def __init__(self) -> None:
-        from django.test import Client
-
         self.client = Client(raise_request_exception=False, HTTP_HOST=site_domain())
 
     def get(self, url: str, accept: str) -> Answer:

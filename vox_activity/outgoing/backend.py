@@ -7,8 +7,11 @@ in ``FailedMessage`` rows when sending fails), then
 Building is pure; sending hands the activity to
 :func:`vox_activity.outgoing.publish.publish`.
 
-This module is imported while django-vox builds its backend registry, so it
-must not import models at module level.
+This module is imported while django-vox builds its backend registry
+(``django_vox.registry`` imports the backends named in settings), so it must
+not import ``vox_activity.registry``, ``registration`` or the models at
+module level: they import ``django_vox.registry``, which is then only half
+initialised.  The functions below import them when they run.
 """
 
 from __future__ import annotations
