@@ -417,7 +417,7 @@ def test_beta_home_says_how_to_follow_alice(chromium, cluster, demo):
         assert "reader" in chromium.text.lower()
         chromium.open(alpha.url("/"), shot="alpha-home")
         assert "News from alpha" in chromium.text
-        assert "Alice Liddell" in chromium.text
+        assert "Alice of Alpha" in chromium.text  # renamed by the scenario, step 9
 
 
 def test_mark_read_updates_the_counter(bob_on_beta, cluster, demo):
@@ -548,6 +548,37 @@ def test_received_scripts_do_not_run(bob_on_beta, cluster, demo):
 
             with pytest.raises(NoAlertPresentException):
                 driver.switch_to.alert  # noqa: B018 - raises when there is none
+
+
+ADMIN_LISTS = (
+    "activity", "inboxitem", "delivery", "domainhealth", "remoteactor",
+    "actorkey", "report", "follow", "storedobject", "domainblock", "block",
+)  # fmt: skip
+
+
+def test_admin_lists_fit_a_1280_pixel_window(chromium, cluster, demo):
+    """Every vox_activity changelist, with the demo's rows, fits 1280 px wide
+    (no column cut off, no sideways scrolling)."""
+    alpha = cluster["alpha"]
+    with chromium.explained("admin-login"):
+        chromium.open(f"{alpha.origin}/admin/login/?next=/admin/")
+        chromium.driver.find_element("id", "id_username").send_keys("admin")
+        chromium.driver.find_element("id", "id_password").send_keys("admin")
+        chromium.driver.find_element("css selector", "input[type=submit]").click()
+        chromium.wait(lambda: chromium.driver.current_url.endswith("/admin/"))
+    assert chromium.js("return window.innerWidth") <= 1280
+    for name in ADMIN_LISTS:
+        url = f"{alpha.origin}/admin/vox_activity/{name}/"
+        with chromium.explained(f"admin-{name}"):
+            chromium.open(url, shot=f"alpha-admin-{name}")
+            assert chromium.status() == 200, url
+            # The page, and the list (Django scrolls a wide list inside it).
+            overflow = chromium.js(
+                "return [document.documentElement,"
+                " ...document.querySelectorAll('#changelist .results')]"
+                ".map((e) => e.scrollWidth - e.clientWidth)"
+            )
+            assert max(overflow) <= 0, f"{url} is {max(overflow)} px too wide"
 
 
 def test_without_chromium_skip_here_but_fail_on_ci(monkeypatch, tmp_path):

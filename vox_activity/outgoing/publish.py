@@ -237,6 +237,8 @@ def track_local_object(activity: Activity) -> None:
     object_iri = iri_of(obj)
     if not object_iri or local_path(object_iri) is None:
         return
+    if activity.type != "Delete" and actor_for_iri(object_iri) is not None:
+        return  # a profile Update: actors are served from their rows
     if activity.type in ("Create", "Update") and isinstance(obj, dict):
         StoredObject.objects.track_local(obj, activity.actor_iri, activity.published)
     elif activity.type == "Delete":
