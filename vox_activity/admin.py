@@ -8,11 +8,15 @@ never rendered.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from vox_activity import follows, moderation
 from vox_activity.models import (
@@ -69,7 +73,7 @@ def clipped(value: object, limit: int = COLUMN_CHARACTERS) -> str:
     return format_html('<span title="{}">{}</span>', text, shown)
 
 
-def column(field: str, description: str, limit: int = COLUMN_CHARACTERS):
+def column(field: str, description: StrOrPromise, limit: int = COLUMN_CHARACTERS):
     """A list column showing ``field`` clipped (:func:`clipped`)."""
 
     @admin.display(description=description, ordering=field)
@@ -79,7 +83,7 @@ def column(field: str, description: str, limit: int = COLUMN_CHARACTERS):
     return show
 
 
-def column_date(field: str, description: str):
+def column_date(field: str, description: StrOrPromise):
     """A list column showing a date and time compactly (``2026-11-30 16:52``)."""
 
     @admin.display(description=description, ordering=field)
@@ -210,6 +214,7 @@ class DomainHealthAdmin(ReadOnlyAdmin):
     @admin.display(description=_("signs with"), ordering="signature_scheme")
     def signatures(self, obj: DomainHealth) -> str:
         return obj.get_signature_scheme_display() or "-"
+
     actions = ("reset", "block")
 
     @admin.display(boolean=True, description=_("available"))

@@ -151,7 +151,7 @@ def check_urls(app_configs=None, **kwargs):
 @checks.register(checks.Tags.compatibility)
 def check_actor_registrations(app_configs=None, **kwargs):
     """At least one actor model, and every actor regex reversible."""
-    found = []
+    found: list[checks.CheckMessage] = []
     models = actor_models()
     if not models:
         found.append(
@@ -197,7 +197,7 @@ def check_usernames(app_configs=None, databases=None, **kwargs):
     As Django asks of database checks, only the databases named in
     ``databases`` are read, and none when it is None (a plain ``check``).
     """
-    found = []
+    found: list[checks.CheckMessage] = []
     for model, _item in actor_models():
         alias = router.db_for_read(model)
         if alias not in (databases or ()):

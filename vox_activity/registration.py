@@ -20,11 +20,17 @@ a site overrides only what it needs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
+from django.db.models import Model
 from django_vox.registry import Channel, Registration, objects, provides_contacts
 
 from vox_activity.site import absolute_iri, url_path
+
+#: A local actor: an instance of a model registered with django-vox whose
+#: registration's ``has_activity_endpoint()`` is true (users, groups,
+#: projects...).  Any model can be one, so the type is :class:`Model`.
+Actor: TypeAlias = Model
 
 
 class ActorAddress(str):
@@ -37,8 +43,9 @@ class ActorAddress(str):
     """
 
     __slots__ = ("actor",)
+    actor: Actor
 
-    def __new__(cls, iri: str, actor: Any) -> ActorAddress:
+    def __new__(cls, iri: str, actor: Actor) -> ActorAddress:
         address = super().__new__(cls, iri)
         address.actor = actor
         return address

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -50,24 +50,8 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         return self.standing().filter(type=activity_type, object_iri=object_iri)
 
 
-class ActivityManager(models.Manager["Activity"]):
-    def get_queryset(self) -> ActivityQuerySet:
-        return ActivityQuerySet(self.model, using=self._db)
-
-    def public(self) -> ActivityQuerySet:
-        return self.get_queryset().public()
-
-    def by_actor(self, actor_iri: str) -> ActivityQuerySet:
-        return self.get_queryset().by_actor(actor_iri)
-
-    def standing(self) -> ActivityQuerySet:
-        return self.get_queryset().standing()
-
-    def unprocessed(self) -> ActivityQuerySet:
-        return self.get_queryset().unprocessed()
-
-    def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
-        return self.get_queryset().reactions_to(object_iri, activity_type)
+class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def store(
         self,
@@ -192,15 +176,40 @@ class Activity(ReceivedText, models.Model):
             type(self).objects.filter(pk=self.pk).update(undone_at=self.undone_at)
 
 
-class InboxItemManager(models.Manager["InboxItem"]):
-    def get_queryset(self) -> InboxItemQuerySet:
-        return InboxItemQuerySet(self.model, using=self._db)
-
+class InboxItemQuerySet(models.QuerySet["InboxItem"]):
     def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
-        return self.get_queryset().for_owner(owner)
+        """Items in the inbox of ``owner`` (any model instance)."""
+        if owner is None or owner.pk is None:
+            return self.none()
+        items = self.filter(
+            owner_type=ContentType.objects.get_for_model(owner),
+            owner_id=str(owner.pk),
+        )
+        return items.without_blocked_servers()
+
+    def without_blocked_servers(self) -> InboxItemQuerySet:
+        """Hide what actors of servers the admin blocked sent (DomainBlock)."""
+        hidden = Q()
+        for origin in DomainBlock.objects.origins():
+            hidden |= Q(activity__actor_iri__startswith=origin)
+        return self.exclude(hidden) if hidden else self
 
     def unread(self) -> InboxItemQuerySet:
-        return self.get_queryset().unread()
+        return self.filter(read_at__isnull=True)
+
+    def read(self) -> InboxItemQuerySet:
+        return self.filter(read_at__isnull=False)
+
+    def mark_read(self) -> int:
+        """Mark every unread item in this queryset read now; returns the count."""
+        return self.filter(read_at__isnull=True).update(read_at=timezone.now())
+
+    def newest_first(self) -> InboxItemQuerySet:
+        return self.order_by("-id")
+
+
+class InboxItemManager(models.Manager.from_queryset(InboxItemQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def fill(self, activity: Activity, owners: Iterable[Any]) -> int:
         """Put ``activity`` in the inbox of each distinct owner; how many.
@@ -240,38 +249,6 @@ class InboxItemManager(models.Manager["InboxItem"]):
         prepared = [(*row[:3], converted[row[3]]) for row in rows]
         with connection.cursor() as cursor:
             cursor.executemany(sql, prepared)
-
-
-class InboxItemQuerySet(models.QuerySet["InboxItem"]):
-    def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
-        """Items in the inbox of ``owner`` (any model instance)."""
-        if owner is None or owner.pk is None:
-            return self.none()
-        items = self.filter(
-            owner_type=ContentType.objects.get_for_model(owner),
-            owner_id=str(owner.pk),
-        )
-        return items.without_blocked_servers()
-
-    def without_blocked_servers(self) -> InboxItemQuerySet:
-        """Hide what actors of servers the admin blocked sent (DomainBlock)."""
-        hidden = Q()
-        for origin in DomainBlock.objects.origins():
-            hidden |= Q(activity__actor_iri__startswith=origin)
-        return self.exclude(hidden) if hidden else self
-
-    def unread(self) -> InboxItemQuerySet:
-        return self.filter(read_at__isnull=True)
-
-    def read(self) -> InboxItemQuerySet:
-        return self.filter(read_at__isnull=False)
-
-    def mark_read(self) -> int:
-        """Mark every unread item in this queryset read now; returns the count."""
-        return self.filter(read_at__isnull=True).update(read_at=timezone.now())
-
-    def newest_first(self) -> InboxItemQuerySet:
-        return self.order_by("-id")
 
 
 class InboxItem(ReceivedText, models.Model):
@@ -324,15 +301,17 @@ class InboxItem(ReceivedText, models.Model):
         return self.activity.text_field(field)
 
 
-class ReportManager(models.Manager):
-    def get_queryset(self) -> models.QuerySet:
+class ReportManager(ActivityManager):
+    """Only the reports: Flags received from other servers."""
+
+    def get_queryset(self) -> ActivityQuerySet:
         return super().get_queryset().filter(type="Flag", local=False)
 
 
 class Report(Activity):
     """A ``Flag`` received from another server: a moderation report."""
 
-    objects = ReportManager()
+    objects: ClassVar[ReportManager] = ReportManager()
 
     class Meta:
         proxy = True

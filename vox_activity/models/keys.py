@@ -47,12 +47,8 @@ class ActorKeyQuerySet(models.QuerySet["ActorKey"]):
         return self.filter(**owner_fields(owner))
 
 
-class ActorKeyManager(models.Manager["ActorKey"]):
-    def get_queryset(self) -> ActorKeyQuerySet:
-        return ActorKeyQuerySet(self.model, using=self._db)
-
-    def for_owner(self, owner: models.Model | None) -> ActorKeyQuerySet:
-        return self.get_queryset().for_owner(owner)
+class ActorKeyManager(models.Manager.from_queryset(ActorKeyQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def for_actor(self, owner: models.Model | None) -> ActorKey:
         """The key pairs of ``owner`` (None: the instance actor), made if missing.

@@ -47,15 +47,8 @@ class StoredObjectQuerySet(models.QuerySet["StoredObject"]):
         return self.alive().filter(in_reply_to=iri, public=True)
 
 
-class StoredObjectManager(models.Manager["StoredObject"]):
-    def get_queryset(self) -> StoredObjectQuerySet:
-        return StoredObjectQuerySet(self.model, using=self._db)
-
-    def alive(self) -> StoredObjectQuerySet:
-        return self.get_queryset().alive()
-
-    def replies_to(self, iri: str) -> StoredObjectQuerySet:
-        return self.get_queryset().replies_to(iri)
+class StoredObjectManager(models.Manager.from_queryset(StoredObjectQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def store_remote(self, document: dict[str, Any], owner_iri: str) -> StoredObject:
         """Store (or replace) a remote object ``owner_iri`` sent or we fetched.

@@ -153,7 +153,7 @@ def remembered_scheme(url: str) -> Scheme | None:
             .first()
         ) or ""
         cache.set(_memory_key(domain), known, 24 * 3600)
-    return known or None  # type: ignore[return-value]
+    return "rfc9421" if known == "rfc9421" else "cavage" if known else None
 
 
 def _remember(url: str, scheme: Scheme) -> None:

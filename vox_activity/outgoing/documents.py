@@ -28,7 +28,7 @@ from vox_activity.protocol.vocabulary import (
 )
 from vox_activity.registration import hook
 from vox_activity.registry import (
-    actor_iri,
+    actor_iri_of,
     endpoint_iri,
     instance_actor_iri,
     key_id,
@@ -48,7 +48,7 @@ __all__ = [
 def actor_document(instance: Any) -> dict[str, Any]:
     """The ActivityPub actor document of a local actor, as Mastodon reads it."""
     registration = registration_for(instance)
-    iri = actor_iri(instance)
+    iri = actor_iri_of(instance)
     contexts: list[dict] = []
     base = to_json(registration.get_activity_object(instance), contexts)
     document: dict[str, Any] = dict(base) if isinstance(base, dict) else {}

@@ -21,8 +21,13 @@ from vox_activity.incoming import pipeline
 from vox_activity.models import Activity, Follow, InboxItem
 from vox_activity.outgoing.documents import actor_document, instance_actor_document
 from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime, recipients_of
-from vox_activity.registration import hook
-from vox_activity.registry import actor_iri, endpoint_iri, registration_for
+from vox_activity.registration import Actor, hook
+from vox_activity.registry import (
+    actor_iri,
+    actor_iri_of,
+    endpoint_iri,
+    registration_for,
+)
 from vox_activity.serving import c2s_outbox
 from vox_activity.serving.access import fetch_refusal, signer_of
 from vox_activity.serving.paging import collection, collection_page, is_page_request
@@ -77,13 +82,13 @@ def receive(request: HttpRequest) -> HttpResponse:
 # --- actor endpoints (dispatched by the middleware) --------------------------
 
 
-def actor_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def actor_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
     return activity_response(actor_document(actor), request)
 
 
-def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def inbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST":
         return receive(request)
     if request.method not in ("GET", "HEAD"):
@@ -98,11 +103,11 @@ def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
         return data
 
     items = InboxItem.objects.for_owner(actor).select_related("activity")
-    iri = endpoint_iri(actor_iri(actor), "inbox")
+    iri = endpoint_iri(actor_iri_of(actor), "inbox")
     return _paged(request, iri, items, render, READ_CONTEXT)
 
 
-def outbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def outbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST":
         if not is_owner(request, actor):
             return error_response(403, "Only the owner of this outbox may post to it.")
@@ -117,25 +122,25 @@ def outbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
         data.pop("@context", None)
         return data
 
-    activities = Activity.objects.public().by_actor(actor_iri(actor))
-    iri = endpoint_iri(actor_iri(actor), "outbox")
+    activities = Activity.objects.public().by_actor(actor_iri_of(actor))
+    iri = endpoint_iri(actor_iri_of(actor), "outbox")
     return _paged(request, iri, activities, render)
 
 
-def followers_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def followers_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Accepted followers (actor IRIs), newest first."""
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
-    iri = actor_iri(actor)
+    iri = actor_iri_of(actor)
     rows = Follow.objects.followers_of(iri)
     return _paged(request, endpoint_iri(iri, "followers"), rows, _follower)
 
 
-def following_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def following_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Accepted follows of this actor (the followed IRIs), newest first."""
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
-    iri = actor_iri(actor)
+    iri = actor_iri_of(actor)
     rows = Follow.objects.following_of(iri)
     return _paged(request, endpoint_iri(iri, "following"), rows, _followed)
 

@@ -7,7 +7,7 @@ from vox_activity.profiles import profile_changed
 from vox_activity.registry import (
     actor_for_iri,
     actor_for_path,
-    actor_iri,
+    actor_iri_of,
     instance_actor_iri,
     key_id,
 )
@@ -37,5 +37,5 @@ class Command(BaseCommand):
                 raise CommandError(f"{actor} is not a local actor.")
             ActorKey.objects.rotate(owner)
             profile_changed(owner)
-            iri = actor_iri(owner)
+            iri = actor_iri_of(owner)
         self.stdout.write(f"New key {key_id(iri)} (public half in the actor document).")
