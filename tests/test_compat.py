@@ -62,3 +62,11 @@ def test_settings_must_be_a_dict(settings):
     settings.VOX_ACTIVITY = ["PAGE_SIZE"]
     with pytest.raises(ImproperlyConfigured, match="must be a dict"):
         get_setting("PAGE_SIZE")
+
+
+def test_a_misspelt_inbox_processing_mode_is_an_error_not_sync(settings):
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "tasks"}
+    with pytest.raises(
+        ImproperlyConfigured, match=r'INBOX_PROCESSING.*"task", "sync".*\'tasks\''
+    ):
+        get_setting("INBOX_PROCESSING")

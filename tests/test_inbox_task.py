@@ -130,6 +130,46 @@ def test_running_twice_or_after_a_crash_changes_nothing_extra(
     assert InboxItem.objects.count() == 1
 
 
+def test_an_activity_that_keeps_failing_is_given_up_and_the_rest_go_on(
+    client, alice, carol, task_mode, monkeypatch, settings
+):
+    """A signal receiver or handler that always raises must not hold the
+    sender's later activities for ever: after INBOX_MAX_ATTEMPTS it is given
+    up, kept with its error, and the ones behind it are applied in order."""
+    settings.VOX_ACTIVITY = {**settings.VOX_ACTIVITY, "INBOX_MAX_ATTEMPTS": 3}
+    poison = carol.activity("Like", ALICE, to=[ALICE])
+    follow = carol.activity("Follow", ALICE)
+    for activity in (poison, follow):
+        post_signed(client, SHARED, activity, carol)
+    real_apply = handlers.LikeHandler.apply
+
+    def broken(self, incoming):
+        raise ValueError("a bug in the site's receiver")
+
+    monkeypatch.setattr(handlers.LikeHandler, "apply", broken)
+    for attempt in (1, 2):
+        with pytest.raises(ValueError):
+            process_inbox.call(carol.iri)
+        row = Activity.objects.get(iri=poison["id"])
+        assert row.processing_attempts == attempt and row.given_up_at is None
+        assert not Follow.objects.exists()  # waits behind it, in order
+    assert process_inbox.call(carol.iri) == 1  # third failure: given up; Follow
+    row = Activity.objects.get(iri=poison["id"])
+    assert row.given_up_at is not None and row.processed_at is None
+    assert row.processing_error == "ValueError: a bug in the site's receiver"
+    assert Follow.objects.get().actor_iri == carol.iri
+    assert not InboxItem.objects.filter(activity=row).exists()
+    assert list(Activity.objects.given_up()) == [row]
+    assert enqueue_unprocessed() == 0  # the sweep leaves it alone
+
+    # Once the site's bug is fixed, the operator applies it again.
+    monkeypatch.setattr(handlers.LikeHandler, "apply", real_apply)
+    row.retry_processing()
+    assert process_inbox.call(carol.iri) == 1
+    row.refresh_from_db()
+    assert row.processed_at is not None
+
+
 def test_a_duplicate_is_stored_once(client, alice, carol, task_mode):
     like = carol.activity("Like", ALICE, to=[ALICE])
     for _ in range(2):

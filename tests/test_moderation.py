@@ -186,6 +186,15 @@ def test_a_local_block_ends_follows_and_stops_everything(alice, carol, client):
     assert Delivery.objects.filter(activity=undo).exists()
 
 
+def test_unblock_takes_the_acct_address_block_takes(alice, carol):
+    """What ``block`` accepts, ``unblock`` accepts: no network for an actor
+    we know, and another local actor's block is not lifted."""
+    moderation.block(alice, carol.iri)
+    assert moderation.unblock(alice, "@carol@remote.example") is True
+    assert not Block.objects.exists()
+    assert moderation.unblock(alice, "acct:carol@remote.example") is False
+
+
 def test_a_report_is_a_flag_by_the_instance_actor(alice, carol):
     note = carol.note()
     flag = moderation.report(alice, carol.iri, [note["id"]], "spam")

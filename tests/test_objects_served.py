@@ -13,11 +13,12 @@ import json
 import pytest
 
 from testsite.blog.models import Article
+from testsite.blog.vox import ArticleVox
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
 from vox_activity.net import http
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.cavage import sign_request
-from vox_activity.protocol.vocabulary import PUBLIC
+from vox_activity.protocol.vocabulary import PUBLIC, to_json
 
 from .conftest import notification
 from .remote_actors import make_remote, post_signed, row_counts
@@ -91,6 +92,27 @@ def test_a_published_article_is_served_with_its_audience(
     page = client.get("/articles/hello/", HTTP_ACCEPT="text/html")
     assert page.status_code == 200
     assert page["Content-Type"].startswith("text/html")
+    assert "Accept" in page["Vary"]  # a URL-keyed cache keeps them apart
+
+
+def test_a_served_object_has_the_fields_its_delivered_copy_had(
+    client, alice, article, make_template, monkeypatch
+):
+    """A site document without ``url`` and dates is completed from the copy
+    that was delivered, so a fetched copy shows as the delivered one did."""
+    make_template(Article, "created", "c:author", subject="x")
+    notification(Article, "created").issue(article)
+    delivered = StoredObject.objects.get(iri=ARTICLE, local=True).data
+    original = Article.__activity__
+
+    def without_url(self):
+        document = to_json(original(self))
+        return {k: v for k, v in document.items() if k not in ("url", "published")}
+
+    monkeypatch.setattr(Article, "__activity__", without_url)
+    document = ap_get(client, "/articles/hello/").json()
+    assert document["url"] == delivered["url"] == ARTICLE
+    assert document["published"] == delivered["published"]
 
 
 def test_an_unpublished_object_is_addressed_by_its_registration(client, article):
@@ -131,11 +153,22 @@ def test_a_followers_only_object_is_served_to_signed_followers_alone(
     assert allowed.json()["to"] == [ALICE + "followers"]
 
 
-def test_a_bad_signature_on_a_fetch_is_401(client, followers_only, carol):
-    response = signed_get(client, "/articles/hello/", carol)
-    tampered = {"HTTP_SIGNATURE": 'keyId="x",signature="AAAA"'}
-    assert response.status_code == 404  # carol does not follow alice
-    assert ap_get(client, "/articles/hello/", **tampered).status_code == 401
+def test_a_bad_signature_on_a_private_fetch_is_the_same_404(
+    client, followers_only, carol
+):
+    """A forged signature cannot tell a private object from a missing one."""
+    Follow.objects.create(
+        actor_iri=carol.iri,
+        object_iri=ALICE,
+        remote_actor=carol.row,
+        state=Follow.State.ACCEPTED,
+    )
+    assert signed_get(client, "/articles/hello/", carol).status_code == 200
+    tampered = {"HTTP_SIGNATURE": f'keyId="{carol.key_id}",signature="AAAA"'}
+    refused = ap_get(client, "/articles/hello/", **tampered)
+    unsigned = ap_get(client, "/articles/hello/")
+    assert refused.status_code == unsigned.status_code == 404
+    assert refused.json() == unsigned.json()
 
 
 def test_replies_collection_lists_public_replies(client, alice, article, carol):
@@ -204,3 +237,36 @@ def test_a_reply_reaches_the_author_of_the_local_object(
     received = Activity.objects.get(iri=create["id"])
     assert InboxItem.objects.for_owner(alice).filter(activity=received).exists()
     assert StoredObject.objects.get(iri=reply["id"]).in_reply_to == ARTICLE
+
+
+def test_a_followers_only_activity_follows_the_same_rule(client, followers_only, carol):
+    """Activities at /activities/<uuid> are served as their objects are."""
+    update = Activity.objects.get(local=True, type="Update")
+    path = update.iri.removeprefix(SITE)
+    assert signed_get(client, path, carol).status_code == 404  # not a follower
+    Follow.objects.create(
+        actor_iri=carol.iri,
+        object_iri=ALICE,
+        remote_actor=carol.row,
+        state=Follow.State.ACCEPTED,
+    )
+    assert signed_get(client, path, carol).json()["id"] == update.iri
+    tampered = {"HTTP_SIGNATURE": f'keyId="{carol.key_id}",signature="AAAA"'}
+    refused = ap_get(client, path, **tampered)
+    assert refused.status_code == ap_get(client, path).status_code == 404
+    assert refused.json() == ap_get(client, path).json()
+
+
+def test_an_addressing_hook_that_needs_a_notification_hides_the_object(
+    client, article, monkeypatch, caplog
+):
+    """Never published, and the hook fails without a notification: 404 (not
+    public by accident, not a 500), and the site's error is logged."""
+
+    def needs_notification(self, instance, notification):
+        return {"to": [notification.recipient_iri]}  # AttributeError on None
+
+    monkeypatch.setattr(ArticleVox, "get_activity_addressing", needs_notification)
+    response = ap_get(client, "/articles/hello/")
+    assert response.status_code == 404
+    assert "get_activity_addressing" in caplog.text

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 from vox_activity import follows, moderation
+from vox_activity.incoming.tasks import enqueue_processing
 from vox_activity.models import (
     Activity,
     ActorKey,
@@ -101,17 +102,49 @@ def pretty_json(data) -> str:
     )
 
 
+class ProcessingFilter(admin.SimpleListFilter):
+    """Received activities by where the inbox task is with them."""
+
+    title = _("processing")
+    parameter_name = "processing"
+
+    def lookups(self, request, model_admin):
+        return (("waiting", _("waiting")), ("given_up", _("given up")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.unprocessed()
+        if self.value() == "given_up":
+            return queryset.given_up()
+        return queryset
+
+
 @admin.register(Activity)
 class ActivityAdmin(ReadOnlyAdmin):
     list_display = ("type", "name", "actor", "public", "when")
     when = column_date("published", _("published"))
-    list_filter = ("type", "public", "local")
+    list_filter = ("type", "public", "local", ProcessingFilter)
     actor = column("actor_iri", _("actor"))
     search_fields = ("iri", "actor_iri", "object_iri")
     date_hierarchy = "published"
     fields = ("iri", "type", "actor_iri", "object_iri", "public", "local",
-              "published", "json")  # fmt: skip
+              "published", "processed_at", "processing_attempts",
+              "processing_error", "given_up_at", "json")  # fmt: skip
     readonly_fields = fields
+    actions = ("try_again",)
+
+    @admin.action(description=_("Apply again (given-up activities)"),
+                  permissions=["act"])  # fmt: skip
+    def try_again(self, request, queryset):
+        """Put given-up received activities back in their senders' queues."""
+        rows = list(queryset.given_up())
+        for activity in rows:
+            activity.retry_processing()
+        for actor_iri in {activity.actor_iri for activity in rows}:
+            enqueue_processing(actor_iri)
+        self.message_user(
+            request, _("%(n)d activities queued again.") % {"n": len(rows)}
+        )
 
     @admin.display(description=_("name"))
     def name(self, obj: Activity) -> str:

@@ -74,6 +74,11 @@ DEFAULTS: dict[str, Any] = {
     # 202; a task applies it (needs a task worker, or the immediate backend).
     # "sync": everything in the request, with precise errors for every step.
     "INBOX_PROCESSING": "task",
+    # Times the inbox task tries to apply one received activity whose
+    # handler or signal receiver raises (not a refusal) before it gives the
+    # activity up, so that the sender's later activities are not held
+    # behind it for ever.
+    "INBOX_MAX_ATTEMPTS": 5,
     # Extra or replacement handlers, {"Type": "dotted.path.Handler"}; None as
     # the value removes a type's handler (vox_activity.incoming.handlers).
     "INBOX_HANDLERS": {},
@@ -97,6 +102,13 @@ DEFAULTS: dict[str, Any] = {
     "SIGNATURE_MAX_SKEW": 3600,
 }
 
+#: Settings with a fixed set of values: anything else (a typo such as
+#: ``"tasks"``) is an ImproperlyConfigured error, not a silent default.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "HTTP_SIGNATURES": ("double-knock", "rfc9421", "cavage"),
+    "INBOX_PROCESSING": ("task", "sync"),
+}
+
 
 @lru_cache(maxsize=1)
 def _user_settings() -> dict[str, Any]:
@@ -106,12 +118,13 @@ def _user_settings() -> dict[str, Any]:
             f"settings.{SETTINGS_NAME} must be a dict, e.g. "
             f'{SETTINGS_NAME} = {{"PAGE_SIZE": 50}}; got {type(value).__name__}.'
         )
-    scheme = value.get("HTTP_SIGNATURES", DEFAULTS["HTTP_SIGNATURES"])
-    if scheme not in ("double-knock", "rfc9421", "cavage"):
-        raise ImproperlyConfigured(
-            f'{SETTINGS_NAME}["HTTP_SIGNATURES"] must be "double-knock", "rfc9421" '
-            f'or "cavage", not {scheme!r}.'
-        )
+    for name, allowed in CHOICES.items():
+        chosen = value.get(name, DEFAULTS[name])
+        if chosen not in allowed:
+            listed = ", ".join(f'"{choice}"' for choice in allowed)
+            raise ImproperlyConfigured(
+                f'{SETTINGS_NAME}["{name}"] must be one of {listed}, not {chosen!r}.'
+            )
     unknown = set(value) - set(DEFAULTS)
     if unknown:
         raise ImproperlyConfigured(

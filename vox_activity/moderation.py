@@ -25,6 +25,8 @@ from vox_activity.exceptions import FollowError
 from vox_activity.models import Block, Delivery, DomainBlock, Follow, RemoteActor
 from vox_activity.models.remote import domain_of
 from vox_activity.outgoing.publish import publish
+from vox_activity.protocol.acct import parse_acct
+from vox_activity.protocol.iri import is_iri
 from vox_activity.registry import actor_iri, instance_actor_iri
 
 __all__ = ["block", "block_server", "report", "unblock", "unblock_server"]
@@ -56,8 +58,16 @@ def block(local_actor: Any, target: str) -> Block:
 
 
 def unblock(local_actor: Any, target: str) -> bool:
-    """Take a block back (``Undo``); False if there was none."""
+    """Take a block back (``Undo``); False if there was none.
+
+    ``target`` is what :func:`block` takes: the blocked actor's IRI, or its
+    ``acct:`` address (looked up among the actors we know, else resolved
+    with WebFinger).
+    """
     iri = _local_iri(local_actor)
+    if not Block.objects.filter(actor_iri=iri).exists():
+        return False  # nothing to lift (and no address to resolve)
+    target = _blocked_iri(iri, target)
     row = Block.objects.filter(actor_iri=iri, object_iri=target).first()
     if row is None:
         return False
@@ -78,6 +88,21 @@ def unblock(local_actor: Any, target: str) -> bool:
             fetch=False,
         )
     return True
+
+
+def _blocked_iri(local_iri: str, target: str) -> str:
+    """The IRI ``target`` names, for one of ``local_iri``'s blocks."""
+    parsed = None if is_iri(target) else parse_acct(target)
+    if parsed is None:
+        return target
+    username, host = parsed
+    blocked = Block.objects.filter(actor_iri=local_iri).values_list(
+        "object_iri", flat=True
+    )
+    known = RemoteActor.objects.filter(
+        iri__in=blocked, preferred_username=username, domain=host
+    ).first()
+    return known.iri if known is not None else follows.find_remote(target).iri
 
 
 def report(

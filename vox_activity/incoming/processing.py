@@ -12,6 +12,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from vox_activity.conf import get_setting
 from vox_activity.exceptions import Refused
 from vox_activity.incoming.context import Incoming
 from vox_activity.incoming.handlers import ActivityHandler, handler_for
@@ -74,6 +75,12 @@ def run_pending(actor_iri: str) -> int:
     (its sender was already answered 202), so nothing of it stays.  A task
     that dies midway leaves the activity unprocessed, to be applied by the
     next task (the sweep enqueues one for actors whose activities wait).
+
+    An activity whose handler or signal receivers raise is rolled back and
+    counted; the error is raised again (the task fails, and is logged) and
+    the actor's later activities wait, to keep their order, until a later
+    task tries again.  After ``INBOX_MAX_ATTEMPTS`` failures it is given up
+    (kept, with its error, for the admin) and the later ones go ahead.
     """
     applied = 0
     while True:
@@ -109,5 +116,16 @@ def _apply_one(row: Activity, actor: RemoteActor) -> int:
     except Refused as exc:
         logger.info("Refused %s %s from %s: %s", row.type, row.iri, actor.iri, exc)
         Activity.objects.filter(pk=row.pk, processed_at__isnull=True).delete()
+        return 0
+    except Exception as exc:
+        if not row.record_failure(exc, get_setting("INBOX_MAX_ATTEMPTS")):
+            raise
+        logger.exception(
+            "Gave up applying %s %s from %s after %d attempts",
+            row.type,
+            row.iri,
+            actor.iri,
+            row.processing_attempts,
+        )
         return 0
     return 1

@@ -42,8 +42,13 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         return self.filter(undone_at__isnull=True, processed_at__isnull=False)
 
     def unprocessed(self) -> ActivityQuerySet:
-        """Received activities whose side effects are still to be applied."""
-        return self.filter(processed_at__isnull=True)
+        """Received activities whose side effects are still to be applied
+        (not those the inbox task gave up: :meth:`Activity.give_up`)."""
+        return self.filter(processed_at__isnull=True, given_up_at__isnull=True)
+
+    def given_up(self) -> ActivityQuerySet:
+        """Received activities the inbox task could not apply."""
+        return self.filter(given_up_at__isnull=False)
 
     def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
         """Standing Likes, Announces... of ``object_iri``, local or remote."""
@@ -140,6 +145,25 @@ class Activity(ReceivedText, models.Model):
         blank=True,
         help_text=_("When its actor took it back with an Undo."),
     )
+    processing_attempts = models.PositiveSmallIntegerField(
+        _("failed attempts"),
+        default=0,
+        help_text=_("Times applying it raised an error (INBOX_MAX_ATTEMPTS)."),
+    )
+    processing_error = models.TextField(
+        _("last error"),
+        blank=True,
+        help_text=_("The error of its last failed attempt, for the operator."),
+    )
+    given_up_at = models.DateTimeField(
+        _("given up at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the inbox task stopped trying to apply it, so that its "
+            "sender's later activities are not held behind it."
+        ),
+    )
 
     objects = ActivityManager()
 
@@ -168,6 +192,28 @@ class Activity(ReceivedText, models.Model):
     def text_field(self, field: str) -> str | None:
         """The embedded object's ``field`` first, then the activity's own."""
         return html.activity_field(self.data, field)
+
+    def record_failure(self, error: BaseException, max_attempts: int) -> bool:
+        """A failed attempt to apply it: count it, keep the error, and give
+        it up at ``max_attempts``.  True if it was given up."""
+        attempts = self.processing_attempts + 1
+        self.processing_attempts = attempts
+        self.processing_error = f"{type(error).__name__}: {error}"[:2000]
+        if attempts >= max_attempts:
+            self.given_up_at = timezone.now()
+        type(self).objects.filter(pk=self.pk, processed_at__isnull=True).update(
+            processing_attempts=attempts,
+            processing_error=self.processing_error,
+            given_up_at=self.given_up_at,
+        )
+        return self.given_up_at is not None
+
+    def retry_processing(self) -> None:
+        """Put a given-up activity back in its sender's queue (the admin)."""
+        self.processing_attempts, self.given_up_at = 0, None
+        type(self).objects.filter(pk=self.pk, processed_at__isnull=True).update(
+            processing_attempts=0, given_up_at=None
+        )
 
     def mark_undone(self) -> None:
         """Its actor took it back (Undo): keep the row, note when."""

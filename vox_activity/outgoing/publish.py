@@ -100,6 +100,7 @@ def plan_publication(
     as inbox items only, not in the served JSON, so long recipient lists stay
     private and the stored row stays small.
     """
+    data = with_object_audience(data)
     addressed = recipients_of(data)  # the activity's own to/cc/bto/bcc/audience
     wanted = list(
         dict.fromkeys(filter(None, map(address_iri, [*addresses, *addressed])))
@@ -143,6 +144,25 @@ def plan_publication(
         remote_actors=remote_actors,
         inboxes=list(inboxes),
     )
+
+
+#: Activities that carry their actor's own object: an object addressed while
+#: its activity is not is addressed as its activity (ActivityPub 6.2 asks
+#: servers to copy recipients between a Create and its object; Mastodon
+#: delivers by the activity's addressing and shows by the object's).
+WRAPS_OWN_OBJECT = frozenset({"Create", "Update"})
+ADDRESSING = ("to", "cc", "audience")
+
+
+def with_object_audience(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its object's ``to``/``cc``/``audience`` if it has none."""
+    obj = data.get("object")
+    if data.get("type") not in WRAPS_OWN_OBJECT or not isinstance(obj, dict):
+        return data
+    if any(data.get(field) for field in ADDRESSING):
+        return data
+    copied = {field: obj[field] for field in ADDRESSING if obj.get(field)}
+    return {**data, **copied} if copied else data
 
 
 def local_followers(addresses: Iterable[str]) -> list[str]:

@@ -5,8 +5,8 @@ HTML.  This middleware answers the same paths when the request is ActivityPub:
 a GET or HEAD whose ``Accept`` asks for ``application/activity+json`` or
 ``application/ld+json; profile="https://www.w3.org/ns/activitystreams"``, or a
 POST with one of those content types.  Everything else goes to the site
-untouched; responses for actor paths get ``Vary: Accept`` so caches keep the
-HTML and the JSON apart.
+untouched; responses for actor and object paths get ``Vary: Accept`` so
+caches keep the HTML and the JSON apart.
 """
 
 from __future__ import annotations
@@ -43,12 +43,20 @@ def is_activitypub_request(request: HttpRequest) -> bool:
     return False
 
 
+def _candidates(path: str) -> list[str]:
+    return [path] if path.endswith("/") else [path, path + "/"]
+
+
+def _is_registered_path(path: str) -> bool:
+    """Does any registered regex (actor or object) match ``path``?"""
+    return any(match_path(candidate) for candidate in _candidates(path))
+
+
 def _looks_like_actor_path(path: str) -> bool:
     """Does a registered actor regex match ``path`` (row or not)?"""
-    candidates = [path] if path.endswith("/") else [path, path + "/"]
     return any(
         declares_actors(registration_for(route.model))
-        for candidate in candidates
+        for candidate in _candidates(path)
         for route in match_path(candidate)
     )
 
@@ -68,7 +76,8 @@ class ActivityPubMiddleware:
             if response is not None:
                 return for_client(request, response)
         response = self.get_response(request)
-        if _looks_like_actor_path(head):
+        if _is_registered_path(head):
+            # The same URL answers HTML or JSON by Accept: caches must know.
             patch_vary_headers(response, ("Accept",))
         # vox_activity's errors (here and in its URLs' views) as HTML pages
         # for browsers, JSON for everyone else.

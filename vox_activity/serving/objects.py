@@ -20,12 +20,13 @@ public replies that reached us (remote ones, by ``inReplyTo``) and local ones.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 from vox_activity.exceptions import Refused
-from vox_activity.models import Follow, StoredObject
+from vox_activity.models import StoredObject
 from vox_activity.protocol.vocabulary import (
     AS_CONTEXT,
     PUBLIC,
@@ -36,17 +37,25 @@ from vox_activity.protocol.vocabulary import (
     to_json,
 )
 from vox_activity.registry import local_object, registration_for
-from vox_activity.serving.access import signer_of
+from vox_activity.serving.access import may_read
 from vox_activity.serving.paging import collection, collection_page, is_page_request
 from vox_activity.serving.responses import activity_response, error_response
 from vox_activity.site import absolute_iri, url_path
 
 __all__ = ["object_document", "object_response", "replies_iri", "replies_response"]
 
+logger = logging.getLogger(__name__)
+
 REPLIES = "replies"
 #: Apps whose registered models are not ours to serve: django-vox's own
 #: (its old built-in backend's activities have views of their own).
 NOT_SERVED = frozenset({"django_vox"})
+
+
+#: What a served object takes from the copy we published when the site's
+#: document leaves it out: its audience, dates, tags, author and ``url``, so a
+#: fetched copy matches the delivered one.
+STORED_FIELDS = ("to", "cc", "published", "updated", "tag", "attributedTo", "url")
 
 
 def replies_iri(object_iri: str) -> str:
@@ -65,17 +74,37 @@ def object_document(instance: Any) -> dict[str, Any] | None:
     document = {k: v for k, v in data.items() if k != "@context"}
     published = StoredObject.objects.filter(iri=document["id"], local=True).first()
     if published is not None:
-        for field in ("to", "cc", "published", "updated", "tag", "attributedTo"):
+        for field in STORED_FIELDS:
             if field in published.data and field not in document:
                 document[field] = published.data[field]
     if "to" not in document and "cc" not in document:
-        hook = getattr(registration, "get_activity_addressing", None)
-        addressing = hook(instance, None) if callable(hook) else None
+        addressing = _addressing_without_notification(registration, instance)
         for field in ("to", "cc"):
             if addressing and addressing.get(field):
                 document[field] = [a for a in addressing[field] if a]
     document["replies"] = replies_iri(document["id"])
     return {"@context": build_context(contexts), **document}
+
+
+def _addressing_without_notification(registration: Any, instance: Any) -> Any:
+    """The addressing hook for an object never published: no notification.
+
+    A hook written for publishing may read the notification and fail without
+    one; the object is then served as addressed to no one (404 to every
+    fetch), never as public, and the error is logged for the site.
+    """
+    hook = getattr(registration, "get_activity_addressing", None)
+    if not callable(hook):
+        return None
+    try:
+        return hook(instance, None)
+    except Exception:
+        logger.exception(
+            "get_activity_addressing(%r, None) failed; the object is served to "
+            "no one until it is published.",
+            instance,
+        )
+        return {"to": [], "cc": []}
 
 
 def object_response(request: HttpRequest, path: str) -> HttpResponse | None:
@@ -90,31 +119,10 @@ def object_response(request: HttpRequest, path: str) -> HttpResponse | None:
     document = object_document(instance) if instance is not None else None
     if document is None:
         return None
-    try:
-        allowed = may_fetch(request, document)
-    except Refused as exc:
-        return error_response(exc.status, exc.reason, **exc.headers)
-    if not allowed:
+    author = next(iter(map(iri_of, as_list(document.get("attributedTo")))), "")
+    if not may_read(request, recipients_of(document), author):
         return error_response(404, "No such object, or not for you.")
     return activity_response(document, request)
-
-
-def may_fetch(request: HttpRequest, document: dict[str, Any]) -> bool:
-    """Public, or fetched (signed) by an actor it is addressed to."""
-    audience = recipients_of(document)
-    if PUBLIC in audience:
-        return True
-    signer = signer_of(request)
-    if signer is None:
-        return False
-    if signer.iri in audience:
-        return True
-    author = next(iter(map(iri_of, as_list(document.get("attributedTo")))), "")
-    followers = author.rstrip("/") + "/followers" if author else ""
-    return bool(
-        followers in audience
-        and Follow.objects.followers_of(author).filter(actor_iri=signer.iri).exists()
-    )
 
 
 def replies_response(request: HttpRequest, object_path: str) -> HttpResponse | None:

@@ -29,7 +29,7 @@ from vox_activity.registry import (
     registration_for,
 )
 from vox_activity.serving import c2s_outbox
-from vox_activity.serving.access import fetch_refusal, signer_of
+from vox_activity.serving.access import fetch_refusal, may_read
 from vox_activity.serving.paging import collection, collection_page, is_page_request
 from vox_activity.serving.responses import (
     activity_response,
@@ -176,30 +176,11 @@ def activity_view(request: HttpRequest, activity_uuid) -> HttpResponse:
         refused = fetch_refusal(request)
         if refused is not None:
             return refused
-        if not activity.public and not _remote_may_see(request, activity):
+        if not activity.public and not may_read(
+            request, recipients_of(activity.to_ap()), activity.actor_iri
+        ):
             return error_response(404, "No such activity.")
     return activity_response(activity.to_ap(), request)
-
-
-def _remote_may_see(request: HttpRequest, activity: Activity) -> bool:
-    """A signed fetch by an actor the activity is addressed to (or a follower
-    of its actor, when it is addressed to the followers)."""
-    try:
-        signer = signer_of(request)
-    except Refused:
-        return False
-    if signer is None:
-        return False
-    audience = recipients_of(activity.to_ap())
-    if signer.iri in audience:
-        return True
-    followers = endpoint_iri(activity.actor_iri, "followers")
-    return (
-        followers in audience
-        and Follow.objects.followers_of(activity.actor_iri)
-        .filter(actor_iri=signer.iri)
-        .exists()
-    )
 
 
 def _is_local_reader(request: HttpRequest, activity: Activity) -> bool:
