@@ -19,8 +19,10 @@ What it checks, and why:
 * **The sdist can rebuild the wheel** (``python -m build`` builds the wheel
   from the sdist, so a file missing from the sdist already fails the build)
   and carries the documents a packager reads: licence, readme, changelog,
-  contributing guide and the documentation sources; nothing else (no half
-  test suite: the tests need the demo site and run from a clone).
+  contributing guide and the documentation sources, with the example files
+  the pages include from ``tests/`` (so the docs build from the sdist);
+  nothing else (no half test suite: the tests need the demo site and run
+  from a clone).
 
 Standard library only (``tomllib`` needs Python 3.11, as the project does).
 """
@@ -53,6 +55,9 @@ SDIST_DOCUMENTS = (
 #: What else the sdist may hold: setuptools' own files, and directories.
 SDIST_ALSO = ("PKG-INFO", "setup.cfg", "MANIFEST.in")
 SDIST_DIRECTORIES = (f"{PACKAGE}/", f"{PACKAGE}.egg-info/", "docs/")
+#: Files outside docs/ that the documentation includes (literalinclude):
+#: examples the suite runs, shipped so that the docs build from the sdist.
+LITERALINCLUDE = re.compile(r"^\.\. (?:literalinclude|include)::\s+(\S+)", re.M)
 #: Must be in the wheel whatever the package holds; a clearer message than
 #: "lacks ..." for the files this project depends on most.
 ESSENTIAL = {
@@ -182,7 +187,21 @@ def check_wheel(
     return problems
 
 
-def check_sdist(sdist: Path, expected: set[str], version: str) -> list[str]:
+def included_by_docs(root: Path = ROOT) -> set[str]:
+    """Files outside ``docs/`` that pages include, as sdist-relative paths."""
+    docs = root / "docs"
+    found = set()
+    for page in docs.rglob("*.rst"):
+        for target in LITERALINCLUDE.findall(page.read_text()):
+            path = (page.parent / target).resolve()
+            if not path.is_relative_to(docs) and path.is_relative_to(root):
+                found.add(path.relative_to(root).as_posix())
+    return found
+
+
+def check_sdist(
+    sdist: Path, expected: set[str], version: str, doc_sources: set[str] = frozenset()
+) -> list[str]:
     problems = []
     top = f"{DISTRIBUTION}-{version}"
     with tarfile.open(sdist) as archive:
@@ -190,15 +209,17 @@ def check_sdist(sdist: Path, expected: set[str], version: str) -> list[str]:
     inside = {n.removeprefix(f"{top}/") for n in names if n.startswith(f"{top}/")}
     for name in sorted(names - {f"{top}/{n}" for n in inside}):
         problems.append(f"sdist holds {name}, outside {top}/")
-    for name in [*SDIST_DOCUMENTS, "PKG-INFO", *sorted(expected)]:
+    for name in [*SDIST_DOCUMENTS, "PKG-INFO", *sorted(expected), *sorted(doc_sources)]:
         if name not in inside:
             problems.append(f"sdist lacks {name} (see MANIFEST.in)")
     for name in sorted(inside):
         if "__pycache__" in name or name.endswith(SKIPPED_SUFFIXES):
             problems.append(f"sdist holds a compiled file: {name}")
-        elif name not in (*SDIST_DOCUMENTS, *SDIST_ALSO) and not name.startswith(
-            SDIST_DIRECTORIES
-        ):
+        elif name not in (
+            *SDIST_DOCUMENTS,
+            *SDIST_ALSO,
+            *doc_sources,
+        ) and not name.startswith(SDIST_DIRECTORIES):
             problems.append(f"sdist holds {name}: prune it in MANIFEST.in")
     return problems
 
@@ -220,7 +241,7 @@ def check_dist_dir(outdir: Path, root: Path = ROOT) -> list[str]:
     if wheel.is_file():
         problems += check_wheel(wheel, expected, project, version)
     if sdist.is_file():
-        problems += check_sdist(sdist, expected, version)
+        problems += check_sdist(sdist, expected, version, included_by_docs(root))
     return problems
 
 

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django_vox.models import Notification, Template
 
 from testsite.blog.models import Article
+from vox_activity.models.remote import forget_blocked_domains
 from vox_activity.net.signing import forget_signing_keys
 
 
@@ -24,9 +25,11 @@ def _fresh_process_state():
     """
     cache.clear()
     forget_signing_keys()
+    forget_blocked_domains()
     yield
     cache.clear()
     forget_signing_keys()
+    forget_blocked_domains()
 
 
 @pytest.fixture

@@ -27,6 +27,9 @@ TASKS = {
 }
 # Rate limiting is tested where it is the subject (tests override it); the
 # fuzz tests send hundreds of activities from one "server" in one test.
-VOX_ACTIVITY = {"INBOX_RATE_LIMIT": None}
+# Inbox POSTs are applied in the request ("sync"), so tests see their effects
+# and precise errors at once; the inbox task is tested where it is the subject
+# (tests/test_inbox_task.py) and end to end (the demo's default).
+VOX_ACTIVITY = {"INBOX_RATE_LIMIT": None, "INBOX_PROCESSING": "sync"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -128,3 +128,31 @@ def test_c2s_like_of_a_remote_object_goes_to_its_owner(
         content_type="application/activity+json",
     )
     assert unknown.status_code == 404
+
+
+def test_given_up_activities_are_listed_and_applied_again(
+    admin_client, alice, remote, queued_tasks
+):
+    from vox_activity.compat import tasks_module
+
+    given_up = Activity.objects.store(
+        {"id": "https://remote.example/likes/1", "type": "Like",
+         "actor": remote.iri, "object": "https://testserver/~alice/"},
+        local=False,
+        processed=False,
+    )  # fmt: skip
+    given_up.record_failure(ValueError("a bug"), max_attempts=1)
+    url = "/admin/vox_activity/activity/"
+    listing = admin_client.get(url + "?processing=given_up").content.decode()
+    assert "remote.example/likes/1" in listing
+    assert (
+        "remote.example/likes/1"
+        not in admin_client.get(url + "?processing=waiting").content.decode()
+    )
+    detail = admin_client.get(f"{url}{given_up.pk}/change/").content.decode()
+    assert "ValueError: a bug" in detail
+    admin_client.post(url, {"action": "try_again", "_selected_action": [given_up.pk]})
+    given_up.refresh_from_db()
+    assert given_up.given_up_at is None and given_up.processing_attempts == 0
+    queued = tasks_module().task_backends["default"].results
+    assert [r.args for r in queued] == [[remote.iri]]

@@ -43,6 +43,9 @@ def test_created_article_becomes_create_with_embedded_object(
         "url": "https://testserver/articles/hello/",
         "attributedTo": "https://testserver/~alice/",
         "published": data["object"]["published"],
+        # The activity's audience, copied onto the object (ActivityPub 6.2).
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": ["https://testserver/~alice/followers"],
     }
     assert data["id"].startswith("https://testserver/activitypub/activities/")
     assert "https://www.w3.org/ns/activitystreams" in json.dumps(data["@context"])

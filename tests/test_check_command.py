@@ -30,7 +30,10 @@ def check(*args):
 
 @pytest.fixture
 def server(httpsig, settings):
-    settings.VOX_ACTIVITY = {"ALLOW_PRIVATE_ADDRESSES": True}
+    settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
+        "ALLOW_PRIVATE_ADDRESSES": True,
+    }
     settings.SITE_SSL = False
     net = Fediverse(httpsig)
     yield net.server()
@@ -82,7 +85,7 @@ def test_a_failure_prints_its_hint_and_exits_1(server):
 def unreachable_site(settings):
     settings.SITE_DOMAIN = "127.0.0.1:9"
     settings.SITE_SSL = True
-    settings.VOX_ACTIVITY = {}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync"}
 
 
 @pytest.mark.django_db

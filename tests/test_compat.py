@@ -46,7 +46,7 @@ def test_task_framework_is_found():
 
 def test_settings_defaults_and_overrides(settings):
     assert get_setting("PAGE_SIZE") == 20
-    settings.VOX_ACTIVITY = {"PAGE_SIZE": 7}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "PAGE_SIZE": 7}
     assert get_setting("PAGE_SIZE") == 7
 
 
@@ -62,3 +62,11 @@ def test_settings_must_be_a_dict(settings):
     settings.VOX_ACTIVITY = ["PAGE_SIZE"]
     with pytest.raises(ImproperlyConfigured, match="must be a dict"):
         get_setting("PAGE_SIZE")
+
+
+def test_a_misspelt_inbox_processing_mode_is_an_error_not_sync(settings):
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "tasks"}
+    with pytest.raises(
+        ImproperlyConfigured, match=r'INBOX_PROCESSING.*"task", "sync".*\'tasks\''
+    ):
+        get_setting("INBOX_PROCESSING")

@@ -59,6 +59,7 @@ def not_ok(findings):
 @pytest.fixture
 def fediverse(httpsig, settings):
     settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
         "ALLOW_PRIVATE_ADDRESSES": True,
         "HTTP_CONNECT_TIMEOUT": 0.5,
         "HTTP_READ_TIMEOUT": 0.5,
@@ -333,7 +334,7 @@ def test_unusable_fetches(server, reply, code):
 @pytest.mark.django_db
 def test_private_address_guard(server, settings):
     iri = add(server)
-    settings.VOX_ACTIVITY = {}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync"}
     findings = list(check_actor(iri))
     assert codes(findings) == ["fetch.blocked"]
     assert 'VOX_ACTIVITY["ALLOW_PRIVATE_ADDRESSES"]' in findings[0].hint
@@ -600,7 +601,7 @@ def unreachable_site(settings):
     """A site whose origin cannot be reached over HTTP from the test."""
     settings.SITE_DOMAIN = "127.0.0.1:9"  # a literal address: no DNS; refused
     settings.SITE_SSL = True
-    settings.VOX_ACTIVITY = {}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync"}
 
 
 GOOD_LOCAL = [
@@ -683,7 +684,10 @@ def test_local_actor_over_http(live_server, hang_up, settings, alice):
     """With the origin reachable, the document is fetched the way servers do."""
     settings.SITE_DOMAIN = urlsplit(live_server.url).netloc
     settings.SITE_SSL = False
-    settings.VOX_ACTIVITY = {"ALLOW_PRIVATE_ADDRESSES": True}
+    settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
+        "ALLOW_PRIVATE_ADDRESSES": True,
+    }
     findings = list(check_actor("/~alice/"))
     iri = f"{live_server.url}/~alice/"
     assert not_ok(findings) == ["site.https.off"]

@@ -100,7 +100,11 @@ def test_a_server_refusing_both_is_not_remembered(fediverse):
 
 @pytest.mark.parametrize("mode", ["rfc9421", "cavage"])
 def test_one_scheme_only_never_knocks_twice(fediverse, settings, mode):
-    settings.VOX_ACTIVITY = {**SETTINGS, "HTTP_SIGNATURES": mode}
+    settings.VOX_ACTIVITY = {
+        "INBOX_PROCESSING": "sync",
+        **SETTINGS,
+        "HTTP_SIGNATURES": mode,
+    }
     server = fediverse.server()
     server.accepts = {"rfc9421", "cavage"} - {mode}
     iri = server.add_actor("zed")
@@ -115,6 +119,6 @@ def test_an_unknown_scheme_setting_is_refused(settings):
 
     from vox_activity.conf import get_setting
 
-    settings.VOX_ACTIVITY = {"HTTP_SIGNATURES": "both"}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "HTTP_SIGNATURES": "both"}
     with pytest.raises(ImproperlyConfigured, match="HTTP_SIGNATURES"):
         get_setting("HTTP_SIGNATURES")

@@ -36,6 +36,8 @@ from testsite.scenario import Scenario
 
 from .redis_fixture import redis_server  # noqa: F401 - the fixture, for RQ
 
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 30  # seconds per awaited outcome; polled every 0.2 s
 
 
@@ -113,7 +115,7 @@ def test_two_instances_federate(cluster):
     scenario = Scenario(alpha, beta, say=narration.append, timeout=TIMEOUT)
     with explained(cluster, narration):
         assert scenario.run(), "a step failed"
-        assert [r.ok for r in scenario.results] == [True] * 8
+        assert [r.ok for r in scenario.results] == [True] * 9
         assert cluster.problems() == []
 
         facts = scenario.facts
@@ -177,7 +179,7 @@ def test_two_instances_federate(cluster):
         assert Counter(row["type"] for row in a["deliveries"]) == {
             "Create": 2,  # the article, the comment
             "Accept": 1,
-            "Update": 1,
+            "Update": 2,  # the article's edit, alice's new name
             "Delete": 1,
         }
         assert Counter(row["type"] for row in b["deliveries"]) == {

@@ -93,7 +93,7 @@ def test_inbox_only_for_its_owner(alice, bob, client):
 
 
 def test_inbox_pages_newest_first_with_keyset_links(bob, client, settings):
-    settings.VOX_ACTIVITY = {"PAGE_SIZE": 4}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "PAGE_SIZE": 4}
     deliver_to_bob(10)
     client.force_login(bob)
 
@@ -120,6 +120,29 @@ def test_inbox_pages_newest_first_with_keyset_links(bob, client, settings):
         "n9",
         "n8",
     ]
+
+
+def test_a_last_page_of_exactly_limit_items_links_no_further(bob, client, settings):
+    """The boundary: 8 items in pages of 4 are two full pages, and no third;
+    walking back from the oldest, the newest page has no ``prev``."""
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "PAGE_SIZE": 4}
+    deliver_to_bob(8)
+    client.force_login(bob)
+
+    def page(url):
+        return client.get(url.removeprefix("https://testserver"), HTTP_ACCEPT=AP).json()
+
+    first = page("/~bob/inbox?page=true")
+    assert [i["name"] for i in first["orderedItems"]] == ["n7", "n6", "n5", "n4"]
+    second = page(first["next"])
+    assert [i["name"] for i in second["orderedItems"]] == ["n3", "n2", "n1", "n0"]
+    assert "next" not in second
+    back = page(second["prev"])
+    assert [i["name"] for i in back["orderedItems"]] == ["n7", "n6", "n5", "n4"]
+    assert "prev" not in back
+    exactly = page("/~bob/inbox?page=true&limit=8")
+    assert len(exactly["orderedItems"]) == 8
+    assert "next" not in exactly and "prev" not in exactly
 
 
 @pytest.mark.parametrize(
@@ -215,7 +238,7 @@ def test_outbox_post_errors(bob, article, client, body, status, reason):
 
 
 def test_outbox_post_body_limit(bob, client, settings):
-    settings.VOX_ACTIVITY = {"MAX_BODY_SIZE": 100}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "MAX_BODY_SIZE": 100}
     client.force_login(bob)
     body = b'{"type": "Read", "x": "' + b"a" * 200 + b'"}'
     response = client.post("/~bob/outbox", body, content_type=AP)

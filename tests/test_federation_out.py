@@ -49,6 +49,7 @@ from vox_activity.protocol.cavage import (
     parse_signature_header,
     public_key_pem,
 )
+from vox_activity.protocol.multikey import MULTIKEY_CONTEXT
 from vox_activity.protocol.vocabulary import PUBLIC, as_list
 
 from .conftest import AP, LD, notification
@@ -89,7 +90,7 @@ def configure(settings):
     """configure(**values): VOX_ACTIVITY = FAST plus ``values``."""
 
     def configure(**values):
-        settings.VOX_ACTIVITY = {**FAST, **values}
+        settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", **FAST, **values}
 
     configure()
     return configure
@@ -241,7 +242,7 @@ def test_instance_actor_has_its_own_key(alice, client, configure, accept):
     assert document["id"] == INSTANCE
     assert document["type"] == "Application"
     assert document["preferredUsername"] == "testserver"
-    assert document["@context"] == [AS_CONTEXT, SECURITY_CONTEXT]
+    assert document["@context"] == [AS_CONTEXT, SECURITY_CONTEXT, MULTIKEY_CONTEXT]
     key = document["publicKey"]
     assert key["id"] == INSTANCE_KEY
     assert key["owner"] == INSTANCE

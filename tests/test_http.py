@@ -161,7 +161,12 @@ def configure(settings):
     """Set VOX_ACTIVITY (fast limits; private addresses allowed unless told)."""
 
     def configure(**values):
-        settings.VOX_ACTIVITY = {**FAST, "ALLOW_PRIVATE_ADDRESSES": True, **values}
+        settings.VOX_ACTIVITY = {
+            "INBOX_PROCESSING": "sync",
+            **FAST,
+            "ALLOW_PRIVATE_ADDRESSES": True,
+            **values,
+        }
 
     configure()
     return configure
@@ -515,7 +520,11 @@ def test_connections_refuse_addresses_the_guard_did_not_check(configure, server)
 
 
 def chunked(handler, pieces):
-    handler.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    # This server hangs up after each answer, so it says so: a client that
+    # pooled the connection could send its next request into the hang-up.
+    handler.wfile.write(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
     for piece in pieces:
         handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
     handler.wfile.write(b"0\r\n\r\n")

@@ -314,3 +314,23 @@ def test_an_sdist_with_part_of_the_test_suite_is_reported(dists):
     assert check_dist_dir(outdir, root) == [
         "sdist holds tests/test_x.py: prune it in MANIFEST.in"
     ]
+
+
+def test_files_the_docs_include_from_tests_must_be_in_the_sdist(dists, tmp_path):
+    """A page that includes an example from tests/ must build from the sdist;
+    the rest of the suite still must not be shipped."""
+    root, outdir = dists
+    (root / "docs").mkdir()
+    (root / "docs" / "page.rst").write_text(
+        "Title\n=====\n\n.. literalinclude:: ../tests/example.py\n   :lines: 1-3\n"
+    )
+    (root / "tests").mkdir()
+    (root / "tests" / "example.py").write_text("x = 1\n")
+    make_wheel(outdir, PACKAGE_FILES)
+    assert check_dist_dir(outdir, root) == [
+        "sdist lacks tests/example.py (see MANIFEST.in)"
+    ]
+    (outdir / "vox_activity-9.9.tar.gz").unlink()
+    shipped = [*SDIST_DOCUMENTS, *PACKAGE_FILES, "tests/example.py"]
+    make_sdist(outdir, root, shipped)
+    assert check_dist_dir(outdir, root) == []

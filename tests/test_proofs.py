@@ -643,7 +643,7 @@ def test_proof_from_the_future_is_refused():
 
 
 def test_skew_is_a_setting(settings):
-    settings.VOX_ACTIVITY = {"SIGNATURE_MAX_SKEW": 60}
+    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "SIGNATURE_MAX_SKEW": 60}
     signed = signed_fep_document()
     verify_proof(signed, W3C_PUBLIC, now=CREATED - timedelta(seconds=59))
     with pytest.raises(SignatureError, match="created in the future"):

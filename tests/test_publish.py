@@ -104,7 +104,7 @@ def test_duplicate_and_unknown_addresses(alice, bob):
 
 
 def test_publishing_is_one_transaction(alice, bob, monkeypatch):
-    def explode(activity, addresses, known=None):
+    def explode(activity, addresses, known=None, extra_inboxes=()):
         raise RuntimeError("delivery scheduling failed")
 
     monkeypatch.setattr(publish_module, "schedule_remote_delivery", explode)

@@ -659,15 +659,15 @@ class Browser:
         return next((c.value for c in self.cookies if c.name.split("_")[0] == name), "")
 
     def login(self, username: str, password: str) -> Reply:
-        """Log in through the admin's login form, as a browser does."""
-        form = self.request("GET", "/admin/login/", headers={"Accept": "text/html"})
+        """Log in through the blog's login form, as a browser does."""
+        form = self.request("GET", "/accounts/login/", headers={"Accept": "text/html"})
         found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', form.body)
         fields = {
             "username": username,
             "password": password,
             "csrfmiddlewaretoken": found.group(1).decode() if found else "",
         }
-        return self.post_form("/admin/login/?next=/inbox/", fields)
+        return self.post_form("/accounts/login/?next=/inbox/", fields)
 
     def post_form(self, url: str, fields: dict | list) -> Reply:
         return self.request(

@@ -122,6 +122,7 @@ def banner(alpha: Instance, beta: Instance, dbs: Databases) -> str:
         ("Alice, an actor", f"{CURL} {alpha.actor('alice')}"),
         ("Bob, an actor", f"{CURL} {beta.actor('bob')}"),
         ("Bob's inbox", f"{beta.url('/inbox/')}   (log in as bob, password bob)"),
+        ("Bob's reader", f"{beta.url('/reader/')}   (alice's articles, on beta)"),
         (
             "Alice's inbox",
             f"{alpha.url('/inbox/')}   (log in as alice, password alice)",
@@ -253,6 +254,8 @@ def run(options: argparse.Namespace, progress: Progress) -> int:
             )
             for name in NAMES
         ]
+        # Beta's pages suggest following alice on alpha.
+        instances[1].extra_env["TESTSITE_FOLLOW_HINT"] = f"alice@{instances[0].domain}"
         for instance in instances:
             for log in (instance.server_log, instance.worker_log, instance.console_log):
                 log.write_text("")

@@ -12,7 +12,15 @@ real HTTP between two running instances (see :mod:`testsite.cluster`):
 6. alice edits it: the Update reaches beta, whose stored copy changes;
 7. alice comments: the Create of the Note reaches bob's inbox;
 8. alice deletes the comment: its IRI answers 410 Gone with a Tombstone on
-   alpha, and beta's stored copy becomes a Tombstone.
+   alpha, and beta's stored copy becomes a Tombstone;
+9. alice changes her name: the Update of her profile reaches beta, whose
+   copy of her actor has the new name.
+
+Along the way it shows what strict peers rely on: the article carries its
+own audience (``to``/``cc``, as Mastodon and Fedify read it from the object),
+its edit carries ``updated``, every activity an integrity proof, and both
+instances sign with RFC 9421 and are answered on the first knock (each
+remembers that the other accepts it).
 
 Each step prints the HTTP exchanges that matter (and, for deliveries, the
 Delivery rows and the signature's keyId as the receiver verified it), waits
@@ -85,6 +93,7 @@ class Scenario:
             ("alice edits the article: beta's copy is updated", self.update),
             ("alice comments: the Note reaches bob", self.comment),
             ("alice deletes the comment: 410 Gone, beta's copy deleted", self.delete),
+            ("alice renames herself: her profile Update reaches beta", self.rename),
         ]
 
     def run(self, only: int | None = None) -> bool:
@@ -284,7 +293,27 @@ class Scenario:
         if stored is None or stored["type"] != "Article":
             raise StepFailed(f"beta has no stored Article {result['object']}")
         self.say(f"    beta stored the Article {result['object']}")
+        audience = {f: stored["data"].get(f) for f in ("to", "cc")}
+        if audience["to"] != [PUBLIC]:
+            raise StepFailed(f"the Article carries no public audience: {audience}")
+        self.say(f"    the Article carries its own audience: {json.dumps(audience)}")
+        create = next(
+            a for a in states["beta"]["activities"] if a["iri"] == result["activity"]
+        )
+        proof = create["data"].get("proof") or {}
+        if proof.get("cryptosuite") != "eddsa-jcs-2022":
+            raise StepFailed("the Create carries no integrity proof")
+        self.say(f"    with an integrity proof by {proof['verificationMethod']}")
+        self.show_schemes(states)
         return f"Create of {result['object']} is in bob's inbox on beta"
+
+    def show_schemes(self, states: dict) -> None:
+        """Both instances were answered on the first knock with RFC 9421."""
+        for name, peer in (("alpha", self.beta), ("beta", self.alpha)):
+            scheme = states[name]["servers"].get(peer.domain)
+            if scheme != "rfc9421":
+                raise StepFailed(f"{name} signs for {peer.domain} with {scheme!r}")
+            self.say(f"    {name} -> {peer.name}: RFC 9421 signatures, first knock")
 
     def like(self) -> str:
         article = self.facts["article"]
@@ -309,10 +338,13 @@ class Scenario:
         states = self.states()
         self.show_delivery(states, self.alpha, self.beta, result["activity"])
         stored = self.stored_object(states["beta"], self.facts["article"]) or {}
-        content = (stored.get("data") or {}).get("content")
+        data = stored.get("data") or {}
+        content = data.get("content")
         if content != body:
             raise StepFailed(f"beta's copy says {content!r}, not {body!r}")
-        self.say(f"    beta's copy now says {content!r}")
+        if not data.get("updated") or data["updated"] < data.get("published", ""):
+            raise StepFailed(f"the edit carries no newer 'updated': {data}")
+        self.say(f"    beta's copy now says {content!r}, updated {data['updated']}")
         return "beta's stored article has the new text"
 
     def comment(self) -> str:
@@ -336,6 +368,17 @@ class Scenario:
         if stored is None or stored["type"] != "Note":
             raise StepFailed(f"beta has no stored Note {note}")
         return f"Create of the Note {note} is in bob's inbox on beta"
+
+    def rename(self) -> str:
+        name = f"Alice of Alpha {self.stamp}"
+        result = self.on_alpha("blog_rename", "--author=alice", f"--name={name}")
+        self.facts["rename"] = result["activity"]
+        self.wait(
+            f"beta's copy of alice is named {name!r}",
+            lambda: self.states()["beta"]["remote_names"].get(self.alice_iri) == name,
+        )
+        self.show_delivery(self.states(), self.alpha, self.beta, result["activity"])
+        return f"beta knows alice as {name!r}"
 
     def delete(self) -> str:
         note = self.facts["comment"]

@@ -14,7 +14,9 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE = os.environ.get("TESTSITE_INSTANCE", "default")
 
 SECRET_KEY = os.environ.get("TESTSITE_SECRET_KEY", "demo-only-not-secret")
-DEBUG = os.environ.get("TESTSITE_DEBUG", "1") == "1"
+# Off by default: a visitor of the demo gets the blog's error pages, never
+# Django's debug pages (TESTSITE_DEBUG=1 to develop).
+DEBUG = os.environ.get("TESTSITE_DEBUG", "0") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -22,13 +24,20 @@ ROOT_URLCONF = "testsite.urls"
 WSGI_APPLICATION = "testsite.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
-LOGIN_URL = "/admin/login/"
+# The blog's own login page: demo users are not staff (only ``admin`` is).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 
 if INSTANCE != "default":
     # Browsers share cookies between ports of one host: alpha (127.0.0.1:8001)
     # and beta (127.0.0.1:8002) must not log each other's users out.
     SESSION_COOKIE_NAME = f"sessionid_{INSTANCE}"
     CSRF_COOKIE_NAME = f"csrftoken_{INSTANCE}"
+
+# The demo's beta instance suggests following alice on alpha (demo.py sets
+# this to alice's address there).
+DEMO_FOLLOW_HINT = os.environ.get("TESTSITE_FOLLOW_HINT", "")
 
 # The site's public origin, used for every ActivityPub IRI.
 SITE_DOMAIN = os.environ.get("TESTSITE_DOMAIN", "127.0.0.1:8000")
@@ -83,12 +92,15 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # testsite/templates overrides apps' templates (vox_activity/error.html).
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "testsite.blog.context.inbox",
             ]
         },
     }

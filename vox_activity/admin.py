@@ -8,22 +8,31 @@ never rendered.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from vox_activity import follows
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+from vox_activity import follows, moderation
+from vox_activity.incoming.tasks import enqueue_processing
 from vox_activity.models import (
     Activity,
     ActorKey,
+    Block,
     Delivery,
+    DomainBlock,
     DomainHealth,
     Follow,
     InboxItem,
     RemoteActor,
     RemoteKey,
     Report,
+    StoredObject,
 )
 from vox_activity.outgoing.delivery import retry_now
 from vox_activity.protocol.vocabulary import as_list, iri_of
@@ -45,6 +54,47 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
 
+#: Characters of an IRI or a text shown in a list column; the whole value is
+#: in the cell's tooltip.  Chosen so that every list fits a 1280-px window
+#: (tests/test_browser.py measures it).
+COLUMN_CHARACTERS = 30
+
+
+def clipped(value: object, limit: int = COLUMN_CHARACTERS) -> str:
+    """A value shown in at most ``limit`` characters, whole in its tooltip.
+
+    IRIs lose their scheme first (``https://`` says nothing in a list).
+    """
+    text = "" if value is None else str(value)
+    shown = text.removeprefix("https://").removeprefix("http://")
+    if len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    if shown == text:
+        return text
+    return format_html('<span title="{}">{}</span>', text, shown)
+
+
+def column(field: str, description: StrOrPromise, limit: int = COLUMN_CHARACTERS):
+    """A list column showing ``field`` clipped (:func:`clipped`)."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self, obj) -> str:
+        return clipped(getattr(obj, field), limit)
+
+    return show
+
+
+def column_date(field: str, description: StrOrPromise):
+    """A list column showing a date and time compactly (``2026-11-30 16:52``)."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self, obj) -> str:
+        value = getattr(obj, field)
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    return show
+
+
 def pretty_json(data) -> str:
     return format_html(
         '<pre style="white-space: pre-wrap">{}</pre>',
@@ -52,19 +102,54 @@ def pretty_json(data) -> str:
     )
 
 
+class ProcessingFilter(admin.SimpleListFilter):
+    """Received activities by where the inbox task is with them."""
+
+    title = _("processing")
+    parameter_name = "processing"
+
+    def lookups(self, request, model_admin):
+        return (("waiting", _("waiting")), ("given_up", _("given up")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.unprocessed()
+        if self.value() == "given_up":
+            return queryset.given_up()
+        return queryset
+
+
 @admin.register(Activity)
 class ActivityAdmin(ReadOnlyAdmin):
-    list_display = ("type", "name", "actor_iri", "public", "local", "published")
-    list_filter = ("type", "public", "local")
+    list_display = ("type", "name", "actor", "public", "when")
+    when = column_date("published", _("published"))
+    list_filter = ("type", "public", "local", ProcessingFilter)
+    actor = column("actor_iri", _("actor"))
     search_fields = ("iri", "actor_iri", "object_iri")
     date_hierarchy = "published"
     fields = ("iri", "type", "actor_iri", "object_iri", "public", "local",
-              "published", "json")  # fmt: skip
+              "published", "processed_at", "processing_attempts",
+              "processing_error", "given_up_at", "json")  # fmt: skip
     readonly_fields = fields
+    actions = ("try_again",)
+
+    @admin.action(description=_("Apply again (given-up activities)"),
+                  permissions=["act"])  # fmt: skip
+    def try_again(self, request, queryset):
+        """Put given-up received activities back in their senders' queues."""
+        rows = list(queryset.given_up())
+        for activity in rows:
+            activity.retry_processing()
+        for actor_iri in {activity.actor_iri for activity in rows}:
+            enqueue_processing(actor_iri)
+        self.message_user(
+            request, _("%(n)d activities queued again.") % {"n": len(rows)}
+        )
 
     @admin.display(description=_("name"))
     def name(self, obj: Activity) -> str:
-        return (obj.data or {}).get("name", "") if isinstance(obj.data, dict) else ""
+        data = obj.data if isinstance(obj.data, dict) else {}
+        return clipped(data.get("name", ""), 24)
 
     @admin.display(description=_("JSON"))
     def json(self, obj: Activity) -> str:
@@ -73,8 +158,22 @@ class ActivityAdmin(ReadOnlyAdmin):
 
 @admin.register(InboxItem)
 class InboxItemAdmin(ReadOnlyAdmin):
-    list_display = ("activity", "owner_type", "owner_id", "created", "read_at")
-    list_filter = ("owner_type", ("read_at", admin.EmptyFieldListFilter))
+    list_display = ("item", "owner", "received", "read")
+    item = column("activity", _("activity"))
+    received = column_date("created", _("received"))
+    read = column_date("read_at", _("read at"))
+
+    @admin.display(description=_("owner"))
+    def owner(self, obj: InboxItem) -> str:
+        return clipped(obj.owner or f"{obj.owner_type.model} {obj.owner_id}", 24)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("owner")
+
+    list_filter = (
+        ("owner_type", admin.RelatedOnlyFieldListFilter),
+        ("read_at", admin.EmptyFieldListFilter),
+    )
     search_fields = ("owner_id", "activity__iri")
     list_select_related = ("activity", "owner_type")
     fields = ("owner_type", "owner_id", "activity", "created", "read_at",
@@ -88,8 +187,25 @@ class InboxItemAdmin(ReadOnlyAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("activity", "inbox", "state", "attempts", "last_status",
-                    "next_attempt_at", "delivered_at")  # fmt: skip
+    list_display = ("activity_shown", "domain", "state", "tries", "http", "when")
+    activity_shown = column("activity", _("activity"), 24)
+
+    @admin.display(description=_("tries"), ordering="attempts")
+    def tries(self, obj: Delivery) -> int:
+        return obj.attempts
+
+    @admin.display(description=_("HTTP"), ordering="last_status")
+    def http(self, obj: Delivery) -> str:
+        return str(obj.last_status or "-")
+
+    @admin.display(description=_("when"), ordering="next_attempt_at")
+    def when(self, obj: Delivery) -> str:
+        """Delivered at, or (still pending) the next attempt."""
+        moment = obj.delivered_at or (
+            obj.next_attempt_at if obj.state == Delivery.State.PENDING else None
+        )
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
     list_filter = ("state", "domain")
     search_fields = ("inbox", "domain", "activity__iri")
     list_select_related = ("activity",)
@@ -123,16 +239,37 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 @admin.register(DomainHealth)
 class DomainHealthAdmin(ReadOnlyAdmin):
-    list_display = ("domain", "available", "failure_days", "last_failure_date",
-                    "last_success_at", "unavailable_since")  # fmt: skip
+    list_display = ("domain", "available", "failures", "last_success", "signatures")
     list_filter = (("unavailable_since", admin.EmptyFieldListFilter),)
     search_fields = ("domain",)
-    readonly_fields = list_display
-    actions = ("reset",)
+    readonly_fields = ("domain", "failure_days", "last_failure_date",
+                       "last_success_at", "unavailable_since",
+                       "signature_scheme")  # fmt: skip
+    last_success = column_date("last_success_at", _("last success"))
+
+    @admin.display(description=_("failed on"), ordering="failure_days")
+    def failures(self, obj: DomainHealth) -> str:
+        if not obj.failure_days:
+            return "-"
+        return f"{obj.failure_days} d, last {obj.last_failure_date:%Y-%m-%d}"
+
+    @admin.display(description=_("signs with"), ordering="signature_scheme")
+    def signatures(self, obj: DomainHealth) -> str:
+        return obj.get_signature_scheme_display() or "-"
+
+    actions = ("reset", "block")
 
     @admin.display(boolean=True, description=_("available"))
     def available(self, obj: DomainHealth) -> bool:
         return obj.available
+
+    @admin.action(description=_("Block the selected servers"), permissions=["act"])
+    def block(self, request, queryset):
+        for health in queryset:
+            moderation.block_server(health.domain)
+        self.message_user(
+            request, _("%(n)d servers blocked.") % {"n": queryset.count()}
+        )
 
     @admin.action(description=_("Reset: mark available again"), permissions=["act"])
     def reset(self, request, queryset):
@@ -157,7 +294,10 @@ class RemoteKeyInline(admin.TabularInline):
 
 @admin.register(RemoteActor)
 class RemoteActorAdmin(ReadOnlyAdmin):
-    list_display = ("__str__", "iri", "domain", "fetched_at", "gone_at")
+    list_display = ("__str__", "iri_shown", "fetched", "gone")
+    iri_shown = column("iri", _("IRI"))
+    fetched = column_date("fetched_at", _("fetched at"))
+    gone = column_date("gone_at", _("gone at"))
     list_filter = (("gone_at", admin.EmptyFieldListFilter),)
     search_fields = ("iri", "preferred_username", "domain")
     fields = ("iri", "domain", "preferred_username", "inbox", "shared_inbox",
@@ -189,18 +329,20 @@ class ActorKeyAdmin(ReadOnlyAdmin):
 class ReportAdmin(ReadOnlyAdmin):
     """Flags from other servers: who reported what, and their comment."""
 
-    list_display = ("actor_iri", "reported", "comment", "published")
+    list_display = ("actor", "reported", "comment", "when")
+    actor = column("actor_iri", _("reporter"))
+    when = column_date("published", _("published"))
     search_fields = ("actor_iri", "object_iri")
     fields = ("iri", "actor_iri", "published", "json")
     readonly_fields = fields
 
     @admin.display(description=_("reported"))
     def reported(self, obj: Report) -> str:
-        return ", ".join(iri_of(item) for item in as_list(obj.data.get("object")))
+        return clipped(", ".join(iri_of(o) for o in as_list(obj.data.get("object"))))
 
     @admin.display(description=_("comment"))
     def comment(self, obj: Report) -> str:
-        return str(obj.data.get("content") or "")[:200]
+        return clipped(obj.data.get("content") or "", 60)
 
     @admin.display(description=_("JSON"))
     def json(self, obj: Report) -> str:
@@ -209,7 +351,10 @@ class ReportAdmin(ReadOnlyAdmin):
 
 @admin.register(Follow)
 class FollowAdmin(ReadOnlyAdmin):
-    list_display = ("actor_iri", "object_iri", "state", "created", "responded_at")
+    list_display = ("follower", "followed", "state", "since")
+    since = column_date("created", _("created"))
+    follower = column("actor_iri", _("follower"))
+    followed = column("object_iri", _("followed"))
     list_filter = ("state",)
     actions = ("accept", "reject")
 
@@ -240,3 +385,66 @@ class FollowAdmin(ReadOnlyAdmin):
     search_fields = ("actor_iri", "object_iri")
     readonly_fields = ("actor_iri", "object_iri", "remote_actor", "activity_iri",
                        "state", "created", "responded_at")  # fmt: skip
+
+
+@admin.register(StoredObject)
+class StoredObjectAdmin(ReadOnlyAdmin):
+    """Objects we know by IRI: ours as published, others' as received."""
+
+    list_display = ("kind", "iri_shown", "owner", "public", "changed")
+    list_filter = (
+        "local",
+        "public",
+        "type",
+        ("deleted_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("iri", "owner_iri", "in_reply_to")
+    date_hierarchy = "updated"
+    fields = ("iri", "type", "owner_iri", "in_reply_to", "local", "public",
+              "updated", "deleted_at", "content", "json")  # fmt: skip
+    readonly_fields = fields
+
+    iri_shown = column("iri", _("IRI"), 24)
+    owner = column("owner_iri", _("owner"), 20)
+    changed = column_date("updated", _("updated"))
+
+    @admin.display(description=_("type"), ordering="type")
+    def kind(self, obj: StoredObject) -> str:
+        return f"{obj.type} (deleted)" if obj.deleted_at else obj.type
+
+    @admin.display(description=_("content (sanitised)"))
+    def content(self, obj: StoredObject) -> str:
+        return obj.safe_content
+
+    @admin.display(description=_("JSON"))
+    def json(self, obj: StoredObject) -> str:
+        return pretty_json(obj.data)
+
+
+@admin.register(DomainBlock)
+class DomainBlockAdmin(admin.ModelAdmin):
+    """Whole servers blocked by the admin (see vox_activity.moderation)."""
+
+    list_display = ("domain", "reason", "created")
+    search_fields = ("domain", "reason")
+    fields = ("domain", "reason")
+
+    def save_model(self, request, obj, form, change):
+        """Blocking ends follows and pending deliveries (block_server)."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        blocked = moderation.block_server(obj.domain, obj.reason)
+        obj.pk = blocked.pk
+
+
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdmin):
+    """Blocks between actors, either way (a remote actor's, or a local one's)."""
+
+    list_display = ("blocker", "blocked", "since")
+    since = column_date("created", _("created"))
+    search_fields = ("actor_iri", "object_iri")
+    readonly_fields = ("actor_iri", "object_iri", "activity_iri", "created")
+    blocker = column("actor_iri", _("blocker"))
+    blocked = column("object_iri", _("blocked"))

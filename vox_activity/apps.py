@@ -19,6 +19,13 @@ class VoxActivityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        # Imported here, not at the top: these modules import models, which
+        # the app registry only allows once apps are ready.
+        from django.db.models.signals import pre_delete
+
+        from vox_activity import checks  # noqa: F401  (registers the checks)
+        from vox_activity.profiles import on_pre_delete
 
         align_django_vox_migration_state()
+        # Deleting a local actor tells the servers that know it (profiles.py).
+        pre_delete.connect(on_pre_delete, dispatch_uid="vox_activity.actor_deleted")

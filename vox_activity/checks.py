@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
-from django.db import DatabaseError
+from django.db import DatabaseError, router
 from django.urls import NoReverseMatch, reverse
 
 from vox_activity.protocol.usernames import username_problem
@@ -151,7 +151,7 @@ def check_urls(app_configs=None, **kwargs):
 @checks.register(checks.Tags.compatibility)
 def check_actor_registrations(app_configs=None, **kwargs):
     """At least one actor model, and every actor regex reversible."""
-    found = []
+    found: list[checks.CheckMessage] = []
     models = actor_models()
     if not models:
         found.append(
@@ -191,12 +191,19 @@ def _irreversible(item) -> str:
 
 
 @checks.register(checks.Tags.database)
-def check_usernames(app_configs=None, **kwargs):
-    """Actors whose usernames other servers cannot use (``check --database``)."""
-    found = []
+def check_usernames(app_configs=None, databases=None, **kwargs):
+    """Actors whose usernames other servers cannot use (``check --database``).
+
+    As Django asks of database checks, only the databases named in
+    ``databases`` are read, and none when it is None (a plain ``check``).
+    """
+    found: list[checks.CheckMessage] = []
     for model, _item in actor_models():
+        alias = router.db_for_read(model)
+        if alias not in (databases or ()):
+            continue
         try:
-            rows = list(model._default_manager.all()[:USERNAME_CHECK_LIMIT])
+            rows = list(model._default_manager.using(alias)[:USERNAME_CHECK_LIMIT])
         except DatabaseError:  # not migrated yet: nothing to check
             continue
         bad = [row for row in rows if federated_username(row) is None]

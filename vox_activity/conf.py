@@ -66,6 +66,19 @@ DEFAULTS: dict[str, Any] = {
     # limit.
     "INBOX_RATE_LIMIT": 300,
     "INBOX_RATE_WINDOW": 60,
+    # Serve actor documents, objects, activities and collections only to
+    # signed requests (Mastodon's "secure mode"); the instance actor and
+    # discovery stay open.
+    "AUTHORIZED_FETCH": False,
+    # "task": an inbox POST is checked, stored with one INSERT and answered
+    # 202; a task applies it (needs a task worker, or the immediate backend).
+    # "sync": everything in the request, with precise errors for every step.
+    "INBOX_PROCESSING": "task",
+    # Times the inbox task tries to apply one received activity whose
+    # handler or signal receiver raises (not a refusal) before it gives the
+    # activity up, so that the sender's later activities are not held
+    # behind it for ever.
+    "INBOX_MAX_ATTEMPTS": 5,
     # Extra or replacement handlers, {"Type": "dotted.path.Handler"}; None as
     # the value removes a type's handler (vox_activity.incoming.handlers).
     "INBOX_HANDLERS": {},
@@ -81,9 +94,6 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_RETRY_DELAYS": None,
     # Deliveries a worker claims and attempts per statement (one batch).
     "DELIVERY_BATCH_SIZE": 50,
-    # Tasks enqueued at most for one batch of new deliveries: how many worker
-    # processes may work on one publication at once.
-    "DELIVERY_CONCURRENCY": 4,
     # Seconds a claim holds a delivery (a queued task's rows, or an attempt
     # in progress).  When it runs out, the rows are due again: a killed
     # worker's deliveries are taken over this long after the claim.  At
@@ -110,6 +120,13 @@ DEFAULTS: dict[str, Any] = {
     "SIGNATURE_MAX_SKEW": 3600,
 }
 
+#: Settings with a fixed set of values: anything else (a typo such as
+#: ``"tasks"``) is an ImproperlyConfigured error, not a silent default.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "HTTP_SIGNATURES": ("double-knock", "rfc9421", "cavage"),
+    "INBOX_PROCESSING": ("task", "sync"),
+}
+
 
 @lru_cache(maxsize=1)
 def _user_settings() -> dict[str, Any]:
@@ -119,12 +136,13 @@ def _user_settings() -> dict[str, Any]:
             f"settings.{SETTINGS_NAME} must be a dict, e.g. "
             f'{SETTINGS_NAME} = {{"PAGE_SIZE": 50}}; got {type(value).__name__}.'
         )
-    scheme = value.get("HTTP_SIGNATURES", DEFAULTS["HTTP_SIGNATURES"])
-    if scheme not in ("double-knock", "rfc9421", "cavage"):
-        raise ImproperlyConfigured(
-            f'{SETTINGS_NAME}["HTTP_SIGNATURES"] must be "double-knock", "rfc9421" '
-            f'or "cavage", not {scheme!r}.'
-        )
+    for name, allowed in CHOICES.items():
+        chosen = value.get(name, DEFAULTS[name])
+        if chosen not in allowed:
+            listed = ", ".join(f'"{choice}"' for choice in allowed)
+            raise ImproperlyConfigured(
+                f'{SETTINGS_NAME}["{name}"] must be one of {listed}, not {chosen!r}.'
+            )
     unknown = set(value) - set(DEFAULTS)
     if unknown:
         raise ImproperlyConfigured(

@@ -21,16 +21,25 @@ from vox_activity.models import Follow, RemoteActor
 from vox_activity.net.remote_actors import ensure_actors, fetch_actor
 from vox_activity.net.webfinger import resolve_acct
 from vox_activity.outgoing.publish import publish
+from vox_activity.protocol.acct import parse_acct
 from vox_activity.protocol.vocabulary import iri_of
 from vox_activity.registration import hook
-from vox_activity.registry import actor_for_iri, actor_iri, registration_for
+from vox_activity.registry import (
+    actor_for_iri,
+    actor_for_username,
+    actor_iri,
+    registration_for,
+)
+from vox_activity.site import site_domain
 
 __all__ = [
     "FollowError",
     "accept",
+    "find_local",
     "find_remote",
     "follow",
     "follow_known",
+    "follow_local",
     "follow_object",
     "manually_approves",
     "receive_follow",
@@ -89,12 +98,16 @@ def _respond(follow: Follow, activity_type: str) -> None:
 
 
 def _check_incoming(follow: Follow) -> None:
-    """Only a remote actor's follow of a local actor can be answered here."""
-    remote = follow.remote_actor
-    if remote is None or remote.iri != follow.actor_iri:
-        raise FollowError(f"{follow} is not a follow from a remote actor.")
+    """Only a follow of a local actor, by a remote or a local one, is answered here."""
     if actor_for_iri(follow.object_iri) is None:
         raise FollowError(f"{follow.object_iri} is not a local actor.")
+    remote = follow.remote_actor
+    if remote is None:
+        if actor_for_iri(follow.actor_iri) is None:
+            raise FollowError(f"{follow} is not a follow this site can answer.")
+        return  # between two local actors: no network
+    if remote.iri != follow.actor_iri:
+        raise FollowError(f"{follow} is not a follow from a remote actor.")
     ensure_actors([follow.actor_iri])  # any refetch before the transaction
 
 
@@ -135,12 +148,50 @@ def find_remote(target: str) -> RemoteActor:
         raise FollowError(str(exc)) from exc
 
 
+def find_local(target: str) -> Any | None:
+    """The local actor ``target`` names (IRI or ``acct:`` on this site), or None."""
+    if target.startswith(("http://", "https://")):
+        return actor_for_iri(target)
+    parsed = parse_acct(target)
+    if parsed is None or parsed[1] != site_domain().lower():
+        return None
+    return actor_for_username(parsed[0])
+
+
 def follow(local_actor: Any, target: str) -> Follow:
-    """Make ``local_actor`` follow a remote actor; pending until it accepts."""
+    """Make ``local_actor`` follow ``target`` (remote, or another local actor).
+
+    A remote follow is pending until the other server accepts; a local one is
+    accepted at once unless the followed actor approves followers by hand.
+    """
     local_iri = actor_iri(local_actor)
     if local_iri is None or actor_for_iri(local_iri) is None:
         raise FollowError(f"{local_actor!r} is not a local actor.")
+    followed = find_local(target)
+    if followed is not None:
+        return follow_local(local_actor, followed)
     return follow_known(local_actor, find_remote(target))  # network first
+
+
+def follow_local(local_actor: Any, followed: Any) -> Follow:
+    """A follow between two local actors: the same rows, inbox items and
+    signals as with a remote actor, and no HTTP."""
+    follower_iri, followed_iri = actor_iri(local_actor), actor_iri(followed)
+    assert follower_iri is not None and followed_iri is not None
+    if follower_iri == followed_iri:
+        raise FollowError("An actor cannot follow itself.")
+    with transaction.atomic():
+        activity = publish(
+            {"type": "Follow", "actor": follower_iri, "object": followed_iri},
+            [followed_iri],
+            fetch=False,
+        )
+        row = Follow.objects.request(
+            follower_iri, followed_iri, activity_iri=activity.iri
+        )
+        if row.state != Follow.State.ACCEPTED and not manually_approves(followed):
+            _answer(row, accepted=True)
+    return row
 
 
 def follow_known(local_actor: Any, remote: RemoteActor) -> Follow:
@@ -172,11 +223,13 @@ def unfollow(local_actor: Any, target: str) -> bool:
         .first()
     )
     if row is None and not target.startswith(("http://", "https://")):
-        remote = find_remote(target)
-        row = Follow.objects.filter(actor_iri=local_iri, object_iri=remote.iri).first()
+        local = find_local(target)
+        other = actor_iri(local) if local is not None else find_remote(target).iri
+        row = Follow.objects.filter(actor_iri=local_iri, object_iri=other).first()
     if row is None:
         return False
-    ensure_actors([row.object_iri])  # any refetch before the transaction
+    if row.remote_actor_id is not None:
+        ensure_actors([row.object_iri])  # any refetch before the transaction
     with transaction.atomic():
         publish(
             {"type": "Undo", "actor": local_iri, "object": follow_object(row)},

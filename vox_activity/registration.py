@@ -20,11 +20,17 @@ a site overrides only what it needs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
+from django.db.models import Model
 from django_vox.registry import Channel, Registration, objects, provides_contacts
 
-from vox_activity.site import absolute_iri
+from vox_activity.site import absolute_iri, url_path
+
+#: A local actor: an instance of a model registered with django-vox whose
+#: registration's ``has_activity_endpoint()`` is true (users, groups,
+#: projects...).  Any model can be one, so the type is :class:`Model`.
+Actor: TypeAlias = Model
 
 
 class ActorAddress(str):
@@ -37,8 +43,9 @@ class ActorAddress(str):
     """
 
     __slots__ = ("actor",)
+    actor: Actor
 
-    def __new__(cls, iri: str, actor: Any) -> ActorAddress:
+    def __new__(cls, iri: str, actor: Actor) -> ActorAddress:
         address = super().__new__(cls, iri)
         address.actor = actor
         return address
@@ -78,6 +85,27 @@ class ActivityRegistration(Registration):
         """
         return {}
 
+    def get_activity_tags(self, instance: Any, notification: Any) -> list[Any]:
+        """Hashtags (names, ``"#django"`` or ``"django"``) or tag objects.
+
+        They become ``Hashtag`` entries of the object's ``tag``, which
+        Mastodon links and indexes.  Mentions of addressed actors are added
+        by vox_activity itself.  Default: none.
+        """
+        return []
+
+    def get_activity_in_reply_to(self, instance: Any, notification: Any) -> Any:
+        """What the object replies to: an IRI or a model instance; default None."""
+        return None
+
+    def get_activity_content_warning(
+        self, instance: Any, notification: Any
+    ) -> str | None:
+        """A content warning: the object gets it as ``summary`` and
+        ``sensitive: true``, which Mastodon shows as a spoiler.  Default None.
+        """
+        return None
+
 
 class ActorRegistration(ActivityRegistration):
     """A django-vox registration for models whose instances are actors."""
@@ -106,7 +134,7 @@ class ActorRegistration(ActivityRegistration):
             return
         item = objects.get(instance.__class__)
         if item is not None and item.has_url:
-            yield ActorAddress(absolute_iri(item.reverse(instance)), instance)
+            yield ActorAddress(absolute_iri(url_path(item.reverse(instance))), instance)
 
     def get_activity_actor_type(self, instance: Any) -> str:
         return getattr(self, "activity_actor_type", "Person")
@@ -128,6 +156,14 @@ class ActorRegistration(ActivityRegistration):
     def get_activity_name(self, instance: Any) -> str:
         """The actor's display ``name``; default ``str(instance)``."""
         return str(instance)
+
+    def get_activity_summary(self, instance: Any) -> str | None:
+        """The actor's bio (``summary``, HTML), or None; default None."""
+        return None
+
+    def get_activity_icon(self, instance: Any) -> str | None:
+        """The URL (or site path) of the actor's avatar (``icon``); default None."""
+        return None
 
     def get_activity_url(self, instance: Any) -> str | None:
         """The actor's human-readable page (``url``); default get_absolute_url."""

@@ -24,8 +24,8 @@ from django_vox import registry as vox_registry
 from django_vox.registry import Registration
 
 from vox_activity.protocol.usernames import is_federatable_username
-from vox_activity.registration import ActorAddress, ActorRegistration, hook
-from vox_activity.site import absolute_iri, local_path, site_domain
+from vox_activity.registration import Actor, ActorAddress, ActorRegistration, hook
+from vox_activity.site import absolute_iri, local_path, site_domain, url_path
 
 ENDPOINTS = ("inbox", "outbox", "followers", "following")
 #: Most values in one ``IN (...)`` lookup (below SQLite's and PostgreSQL's
@@ -101,7 +101,7 @@ def registration_for(instance_or_model: Any) -> Any:
     return registry[model].registration if model in registry else None
 
 
-def is_actor(instance: Any) -> bool:
+def is_actor(instance: Actor) -> bool:
     """Is ``instance`` a local actor (registered with a URL, endpoint enabled)?"""
     if instance is None or getattr(instance, "pk", None) is None:
         return False
@@ -112,21 +112,27 @@ def is_actor(instance: Any) -> bool:
     return bool(item.registration.has_activity_endpoint(instance))
 
 
-def route_kwargs(instance: Any) -> dict[str, Any]:
+def route_kwargs(instance: Actor) -> dict[str, Any]:
     item = _registry().get(instance.__class__)
     if item is None or not item.has_url:
         return {}
     return {name: getattr(instance, name, None) for name in item.reverse_params}
 
 
-def actor_path(instance: Any) -> str | None:
+def actor_path(instance: Actor) -> str | None:
+    """The URL path of a registered instance, script prefix included.
+
+    django-vox's registry reverses its regex to a path from the site's root
+    (``/~alice/``); under ``FORCE_SCRIPT_NAME = "/blog"`` the instance lives
+    at ``/blog/~alice/``, as ``reverse()`` would say.
+    """
     item = _registry().get(instance.__class__)
     if item is None or not item.has_url:
         return None
-    return item.reverse(instance)
+    return url_path(item.reverse(instance))
 
 
-def actor_iri(instance: Any) -> str | None:
+def actor_iri(instance: Actor) -> str | None:
     """The absolute IRI of a registered instance (its actor id if it is one)."""
     path = actor_path(instance)
     return absolute_iri(path) if path is not None else None
@@ -137,7 +143,20 @@ def endpoint_iri(actor: str, endpoint: str) -> str:
     return actor.rstrip("/") + "/" + endpoint
 
 
-def followers_iri(instance: Any) -> str | None:
+def actor_iri_of(actor: Actor) -> str:
+    """The IRI of ``actor``, known to be a local actor (else ValueError).
+
+    :func:`actor_iri` answers None for an instance that has none; code that
+    holds an actor (a view dispatched for one, a registered sender) uses
+    this, so its type is a plain ``str``.
+    """
+    iri = actor_iri(actor)
+    if iri is None:
+        raise ValueError(f"{actor!r} is not registered with a URL: no actor IRI.")
+    return iri
+
+
+def followers_iri(instance: Actor) -> str | None:
     """The IRI of a local actor's followers collection (an address)."""
     iri = actor_iri(instance)
     return endpoint_iri(iri, "followers") if iri else None
@@ -151,7 +170,7 @@ def split_endpoint(path: str) -> tuple[str, str | None]:
     return path, None
 
 
-def actor_for_path(path: str) -> Any | None:
+def actor_for_path(path: str) -> Actor | None:
     """The local actor whose IRI has this path (with or without trailing /)."""
     candidates = [path] if path.endswith("/") else [path, path + "/"]
     for candidate in candidates:
@@ -162,12 +181,12 @@ def actor_for_path(path: str) -> Any | None:
     return None
 
 
-def actor_for_iri(iri: str) -> Any | None:
+def actor_for_iri(iri: str) -> Actor | None:
     path = local_path(iri)
     return actor_for_path(path) if path is not None else None
 
 
-def actor_for_username(name: str) -> Any | None:
+def actor_for_username(name: str) -> Actor | None:
     """The local actor whose ``get_activity_username()`` is ``name``, or None.
 
     Names compare case-insensitively, as Mastodon's do; among case variants
@@ -192,6 +211,7 @@ def actor_for_username(name: str) -> Any | None:
             field_name = getattr(model, "USERNAME_FIELD", None) or (
                 params[0] if len(params) == 1 else "pk"
             )
+            field: Any
             try:
                 field = model._meta.get_field(field_name)
             except FieldDoesNotExist:
@@ -219,7 +239,7 @@ def actor_for_username(name: str) -> Any | None:
     return None
 
 
-def federated_username(instance: Any) -> str | None:
+def federated_username(instance: Actor) -> str | None:
     """The actor's ``preferredUsername`` if other servers can use it, else None.
 
     Mastodon refuses remote accounts whose names break its rules
@@ -376,6 +396,7 @@ __all__ = [
     "actor_for_path",
     "actor_for_username",
     "actor_iri",
+    "actor_iri_of",
     "endpoint_iri",
     "federated_username",
     "followers_iri",

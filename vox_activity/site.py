@@ -6,6 +6,15 @@ django-vox finds it (object IRIs built by django-vox and actor IRIs built here
 must agree): ``django.contrib.sites`` when installed (with ``SITE_ID``),
 otherwise the ``SITE_DOMAIN`` setting; the scheme is https unless
 ``SITE_SSL = False`` (development only).
+
+A site served under a path prefix (``FORCE_SCRIPT_NAME = "/blog"``) has IRIs
+under that prefix (``https://example.org/blog/~alice/``), exactly as
+``reverse()`` builds its URLs.  Two kinds of path meet here: the *URL path*
+a browser or another server sees (``/blog/~alice/``, what ``reverse()`` and
+``get_absolute_url()`` return, and what :func:`absolute_iri` takes), and the
+*routed path* Django resolves below the prefix (``/~alice/``,
+``request.path_info``, what the registry's regexes match and what
+:func:`local_path` returns).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.urls import get_script_prefix
 
 
 @lru_cache(maxsize=1)
@@ -52,8 +62,31 @@ def site_origin() -> str:
     return f"{site_scheme()}://{site_domain()}"
 
 
+def script_prefix() -> str:
+    """The path the site is served under: ``/``, or ``/blog/`` (ends with ``/``).
+
+    The very prefix ``reverse()`` puts in front of every URL (Django sets it
+    from ``FORCE_SCRIPT_NAME`` when a process starts and for each request),
+    so that actor IRIs and the object IRIs a site builds with ``reverse()``
+    always agree.
+    """
+    return get_script_prefix()
+
+
+def url_path(routed_path: str) -> str:
+    """A routed path (``/~alice/``) as a URL path (``/blog/~alice/``).
+
+    For paths that do not come from ``reverse()``: django-vox's registry
+    reverses its regexes to paths from the site's root.
+    """
+    return script_prefix() + routed_path.lstrip("/")
+
+
 def absolute_iri(path: str) -> str:
-    """Turn a site-relative path (``/~alice/``) into an absolute IRI."""
+    """Turn a URL path (``/~alice/``, ``/blog/~alice/``) into an absolute IRI.
+
+    ``path`` is a path as ``reverse()`` returns it: with the script prefix.
+    """
     if path.startswith(("http://", "https://")):
         return path
     if not path.startswith("/"):
@@ -62,23 +95,45 @@ def absolute_iri(path: str) -> str:
 
 
 def local_path(iri: str, domain: str | None = None) -> str | None:
-    """The path of ``iri`` if it points at this site, else ``None``.
+    """The routed path of ``iri`` if it points into this site, else ``None``.
 
-    Accepts site-relative paths too.  The query and fragment are dropped.
-    Pass ``domain`` (``site_domain().lower()``) when converting many IRIs.
+    The routed path is what Django resolves, below the script prefix
+    (``https://example.org/blog/~alice/`` → ``/~alice/`` when the site runs
+    under ``/blog``): what the registry's regexes match.  An IRI on this
+    domain but outside the prefix is not the site's (``None``).  Accepts URL
+    paths too (``/blog/~alice/``).  The query and fragment are dropped.  Pass
+    ``domain`` (``site_domain().lower()``) when converting many IRIs.  Never
+    raises: IRIs come from strangers, and one that does not parse
+    (``http://[broken/note``) is simply not ours.
     """
     if not isinstance(iri, str) or not iri:
         return None
     if iri.startswith("/") and not iri.startswith("//"):
-        return urlsplit(iri).path
+        return _below_prefix(urlsplit(iri).path)
     domain = domain or site_domain().lower()
     for scheme in ("https://", "http://"):  # the common case, without urlsplit
         prefix = scheme + domain + "/"
         if iri.startswith(prefix):
-            return iri[len(prefix) - 1 :].partition("?")[0].partition("#")[0]
-    parts = urlsplit(iri)
+            path = iri[len(prefix) - 1 :].partition("?")[0].partition("#")[0]
+            return _below_prefix(path)
+    try:
+        parts = urlsplit(iri)
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        return None
     if parts.scheme not in ("http", "https"):
         return None
     if parts.netloc.lower() != domain:
         return None
-    return parts.path or "/"
+    return _below_prefix(parts.path or "/")
+
+
+def _below_prefix(path: str) -> str | None:
+    """``/blog/~alice/`` → ``/~alice/`` under ``/blog/``; None outside it."""
+    prefix = script_prefix()
+    if prefix == "/":
+        return path
+    if path.startswith(prefix):
+        return path[len(prefix) - 1 :]
+    if path == prefix[:-1]:  # "/blog": the site's root without its slash
+        return "/"
+    return None

@@ -2,8 +2,8 @@
 
 A real site would do these in its views; the demo and the end-to-end tests
 call them through management commands (``blog_publish``, ``blog_edit``,
-``blog_comment``, ``blog_delete_comment``), so that each one runs in the
-instance's own process with its own origin.  Each returns what happened: the
+``blog_comment``, ``blog_delete_comment``, ``blog_rename``), so that each one
+runs in the instance's own process with its own origin.  Each returns what happened: the
 object's IRI and the IRI of the activity that the notification became.
 """
 
@@ -16,6 +16,8 @@ from django.utils.text import slugify
 from django_vox.models import Notification
 
 from vox_activity.models import Activity
+from vox_activity.profiles import profile_changed
+from vox_activity.registry import actor_iri
 from vox_activity.site import absolute_iri
 
 from .models import Article, Comment
@@ -105,6 +107,16 @@ def delete_comment(pk: int) -> dict:
     notification(Comment, "deleted").issue(comment)
     comment.delete()
     return {"id": pk, **_result(iri, "Delete")}
+
+
+def rename_author(username: str, name: str) -> dict:
+    """Change an author's display name: an Update of the profile to followers."""
+    user = _user(username)
+    first, _, last = name.partition(" ")
+    user.first_name, user.last_name = first, last
+    user.save(update_fields=["first_name", "last_name"])
+    profile_changed(user)
+    return _result(actor_iri(user), "Update")
 
 
 def _iri(instance) -> str:

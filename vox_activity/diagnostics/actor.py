@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from vox_activity.net.webfinger import webfinger_url
 from vox_activity.protocol.acct import acct_uri
+from vox_activity.registry import instance_actor_iri
 from vox_activity.site import absolute_iri
 
 from .channels import JRD, Answer, Channel, HttpChannel
@@ -151,6 +152,4 @@ def _local_webfinger(channel: Channel) -> Ask:
 
 
 def _instance_iri() -> str:
-    from vox_activity.registry import instance_actor_iri
-
     return instance_actor_iri()

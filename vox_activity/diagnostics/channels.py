@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from vox_activity.exceptions import Refused
+from django.test import Client
+
+from vox_activity.exceptions import Refused, VoxActivityError
 from vox_activity.net import http
 from vox_activity.net.signing import signed_request
 from vox_activity.protocol.payload import parse_json_object
@@ -36,7 +38,7 @@ JRD = "application/jrd+json"
 AP_ACCEPT = f"{ACTIVITY_JSON}, {LD_JSON_AS}"
 
 
-class Unreachable(Exception):
+class Unreachable(VoxActivityError):
     """No answer at all; the :mod:`vox_activity.net.http` error is the ``__cause__``."""
 
 
@@ -105,8 +107,6 @@ class DjangoChannel:
     description = "through Django (the site's URLconf and middleware)"
 
     def __init__(self) -> None:
-        from django.test import Client
-
         self.client = Client(raise_request_exception=False, HTTP_HOST=site_domain())
 
     def get(self, url: str, accept: str) -> Answer:

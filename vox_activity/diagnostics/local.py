@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vox_activity.outgoing.documents import actor_document, instance_actor_document
 from vox_activity.protocol.vocabulary import ACTIVITY_JSON
 
 from .channels import AP_ACCEPT, Channel, DjangoChannel, HttpChannel, Unreachable
@@ -97,9 +98,5 @@ def _through_django(target: LocalTarget) -> Steps[LocalDocument]:
 
 def _built(target: LocalTarget) -> dict:
     if target.owner is None:
-        from vox_activity.outgoing.documents import instance_actor_document
-
         return instance_actor_document()
-    from vox_activity.outgoing.documents import actor_document
-
     return actor_document(target.owner)

@@ -14,7 +14,13 @@ from typing import Any
 
 from vox_activity.exceptions import VoxActivityError
 from vox_activity.protocol.acct import parse_acct
-from vox_activity.site import absolute_iri, local_path, site_domain
+from vox_activity.registry import (
+    actor_for_path,
+    actor_for_username,
+    actor_iri,
+    instance_actor_iri,
+)
+from vox_activity.site import absolute_iri, local_path, site_domain, url_path
 
 __all__ = ["LocalTarget", "RemoteTarget", "TargetError", "resolve", "resolve_local"]
 
@@ -82,16 +88,12 @@ def resolve_local(address: str) -> LocalTarget:
 
 
 def _instance_target() -> LocalTarget:
-    from vox_activity.registry import instance_actor_iri
-
     return LocalTarget(instance_actor_iri(), None)
 
 
 def _by_path(path: str, address: str) -> LocalTarget:
-    from vox_activity.registry import actor_for_path
-
     instance = _instance_target()
-    if absolute_iri(path).rstrip("/") == instance.iri.rstrip("/"):
+    if absolute_iri(url_path(path)).rstrip("/") == instance.iri.rstrip("/"):
         return instance
     owner = actor_for_path(path)
     if owner is None:
@@ -105,8 +107,6 @@ def _by_path(path: str, address: str) -> LocalTarget:
 def _by_username(name: str, address: str) -> LocalTarget:
     """As WebFinger answers ``acct:name@<this site>``: the instance actor's
     name is the site's domain."""
-    from vox_activity.registry import actor_for_username
-
     if name.casefold() == site_domain().casefold():
         return _instance_target()
     owner = actor_for_username(name)
@@ -119,8 +119,6 @@ def _by_username(name: str, address: str) -> LocalTarget:
 
 
 def _local(owner: Any, address: str) -> LocalTarget:
-    from vox_activity.registry import actor_iri
-
     iri = actor_iri(owner)
     if iri is None:
         raise TargetError(f"{address} has no actor IRI (no URL route reverses).")

@@ -37,7 +37,7 @@ from vox_activity.exceptions import (
     SignatureError,
 )
 from vox_activity.incoming.throttle import throttle
-from vox_activity.models import RemoteActor, RemoteKey
+from vox_activity.models import DomainBlock, RemoteActor, RemoteKey
 from vox_activity.net.budget import request_budget
 from vox_activity.net.remote_keys import verification_key
 from vox_activity.protocol import cavage, proofs, rfc9421
@@ -45,7 +45,13 @@ from vox_activity.protocol.iri import check_iri
 from vox_activity.protocol.vocabulary import iri_of
 from vox_activity.site import site_scheme
 
-__all__ = ["Authenticated", "Signed", "authenticate", "parse_signature"]
+__all__ = [
+    "Authenticated",
+    "Signed",
+    "authenticate",
+    "authenticate_fetch",
+    "parse_signature",
+]
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ def authenticate(request: HttpRequest, data: dict[str, Any]) -> Authenticated:
         raise Refused(401, f"Bad signature header: {exc.reason}") from exc
     if signed is None:
         raise Refused(401, "The request is not signed (no Signature header).")
+    refuse_blocked(signed.key_id)
     throttle(signed.key_id, request)
     actor_iri = iri_of(data.get("actor"))
     deletes_itself = (
@@ -123,8 +130,35 @@ def authenticate(request: HttpRequest, data: dict[str, Any]) -> Authenticated:
         if actor_iri == signer.iri:
             return Authenticated(signer, signer, "http-signature")
         check_iri(actor_iri, "actor")
+        refuse_blocked(actor_iri)
         actor = _proven_actor(data, actor_iri, signer)
     return Authenticated(signer, actor, "integrity-proof")
+
+
+def authenticate_fetch(request: HttpRequest) -> RemoteActor | None:
+    """The remote actor who signed this GET, or None when it is not signed.
+
+    Used where access depends on who asks (objects addressed to followers,
+    authorized-fetch mode).  A signature that is there but does not verify
+    is refused (401), as Mastodon does.
+    """
+    headers = signed_headers(request)
+    try:
+        signed = parse_signature(headers)
+    except SignatureError as exc:
+        raise Refused(401, f"Bad signature header: {exc.reason}") from exc
+    if signed is None:
+        return None
+    refuse_blocked(signed.key_id)
+    throttle(signed.key_id, request)
+    with request_budget():
+        return _verified_signer(request, headers, signed)
+
+
+def refuse_blocked(iri: str) -> None:
+    """403 for a server the admin blocked, before anything is fetched from it."""
+    if DomainBlock.objects.blocks(iri):
+        raise Refused(403, "This server is blocked here.")
 
 
 def _known_sender(key_id: str, actor: str) -> bool:

@@ -34,16 +34,15 @@ from vox_activity.conf import get_setting
 from vox_activity.exceptions import Dropped, Refused
 from vox_activity.incoming.authentication import authenticate
 from vox_activity.incoming.context import Incoming
-from vox_activity.incoming.handlers import ActivityHandler, handler_for
+from vox_activity.incoming.handlers import handler_for
+from vox_activity.incoming.processing import store_and_apply
 from vox_activity.incoming.provenance import trusted_view
-from vox_activity.incoming.recipients import resolve_owners
-from vox_activity.models import Activity, InboxItem, RemoteActor
+from vox_activity.incoming.tasks import enqueue_processing
+from vox_activity.models import Activity, RemoteActor
 from vox_activity.net.budget import request_budget
 from vox_activity.protocol.iri import check_iri, same_origin
 from vox_activity.protocol.payload import read_json_object
 from vox_activity.protocol.vocabulary import format_datetime, iri_of
-from vox_activity.registry import local_object
-from vox_activity.signals import activity_received
 
 __all__ = ["ACCEPTED_CONTENT_TYPES", "process", "receive"]
 
@@ -65,7 +64,30 @@ def receive(request: HttpRequest) -> None:
     data = read_activity(request)
     authenticated = authenticate(request, data)
     incoming = accept_claims(data, authenticated.actor)
-    process(incoming)
+    if get_setting("INBOX_PROCESSING") == "task":
+        queue(incoming)
+    else:
+        process(incoming)
+
+
+def queue(incoming: Incoming) -> Activity:
+    """Store the checked activity (one INSERT) and leave the rest to a task.
+
+    What can be answered with a precise 4xx was checked before this
+    (signature, claims, the handler's ``validate``); the unique index on the
+    activity's id skips a duplicate, so no read first.  The
+    task (:mod:`vox_activity.incoming.tasks`) applies the actor's activities
+    in the order they arrived.
+    """
+    activity = Activity.objects.store(
+        incoming.data,
+        local=False,
+        actor_iri=incoming.actor_iri,
+        processed=False,
+        ignore_conflicts=True,  # a duplicate: skipped; its task finds nothing
+    )
+    enqueue_processing(incoming.actor_iri)
+    return activity
 
 
 # --- 1. body -----------------------------------------------------------------
@@ -131,31 +153,3 @@ def process(incoming: Incoming) -> Activity:
         format_datetime(activity.published),
     )
     return activity
-
-
-def store_and_apply(incoming: Incoming, handler: ActivityHandler) -> Activity:
-    """Inside the transaction: the row, the inboxes, the side effects, signals."""
-    activity = Activity.objects.store(
-        incoming.data, local=False, actor_iri=incoming.actor_iri
-    )
-    incoming.activity = activity
-    hidden = incoming.object_iris if handler.private_to_object else ()
-    owners = resolve_owners(handler.recipients(incoming), hidden)
-    InboxItem.objects.fill(activity, owners)
-    handler.apply(incoming)
-    if handler.calls_object_method:
-        call_object_method(incoming)
-    activity_received.send(
-        Activity, activity=activity, actor=incoming.actor, data=incoming.data
-    )
-    return activity
-
-
-def call_object_method(incoming: Incoming) -> None:
-    """The django-vox convention: ``activity_<type>(data, actor)`` on the target."""
-    target = local_object(incoming.object_iri) if incoming.object_iri else None
-    if target is None:
-        return
-    method = getattr(target, f"activity_{incoming.type.lower()}", None)
-    if callable(method):
-        method(incoming.data, incoming.actor)

@@ -3,8 +3,10 @@
 A server is known by the host of the ``keyId`` it signs with, *and* the
 address the request came from: counting by the claimed host alone would let
 anyone spend mastodon.social's allowance by naming its keys; counting by
-address alone would cap a whole hosting provider.  Mastodon honours
-``Retry-After`` on a 429 and tries again then.
+address alone would cap a whole hosting provider.  A 429 is a temporary
+failure to senders: Mastodon retries it on its own back-off schedule (we
+found no sign that it reads ``Retry-After``); the header is there for
+senders that do.
 
 The counters live in Django's cache: per process with the default local
 memory cache, shared between processes (and so exact) with Redis or

@@ -6,7 +6,7 @@ from vox_activity.models.fields import IRI_MAX_LENGTH, IriField
 from vox_activity.models.follow import Block, Follow
 from vox_activity.models.keys import ActorKey
 from vox_activity.models.objects import StoredObject
-from vox_activity.models.remote import RemoteActor, RemoteKey
+from vox_activity.models.remote import DomainBlock, RemoteActor, RemoteKey
 
 __all__ = [
     "IRI_MAX_LENGTH",
@@ -15,6 +15,7 @@ __all__ = [
     "Block",
     "Delivery",
     "DeliverySweep",
+    "DomainBlock",
     "DomainHealth",
     "Follow",
     "InboxItem",

@@ -11,16 +11,18 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models
+from django.db.models import Q
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vox_activity.models.fields import IRI_MAX_LENGTH, IriField, clip
+from vox_activity.models.remote import DomainBlock
 from vox_activity.models.text import ReceivedText
 from vox_activity.protocol import html
 from vox_activity.protocol.vocabulary import PUBLIC, iri_of, is_public, public_view
@@ -37,29 +39,25 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         return self.filter(actor_iri=actor_iri)
 
     def standing(self) -> ActivityQuerySet:
-        """Activities not taken back with an Undo."""
-        return self.filter(undone_at__isnull=True)
+        """Activities in effect: processed, and not taken back with an Undo."""
+        return self.filter(undone_at__isnull=True, processed_at__isnull=False)
+
+    def unprocessed(self) -> ActivityQuerySet:
+        """Received activities whose side effects are still to be applied
+        (not those the inbox task gave up: :meth:`Activity.give_up`)."""
+        return self.filter(processed_at__isnull=True, given_up_at__isnull=True)
+
+    def given_up(self) -> ActivityQuerySet:
+        """Received activities the inbox task could not apply."""
+        return self.filter(given_up_at__isnull=False)
 
     def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
         """Standing Likes, Announces... of ``object_iri``, local or remote."""
         return self.standing().filter(type=activity_type, object_iri=object_iri)
 
 
-class ActivityManager(models.Manager["Activity"]):
-    def get_queryset(self) -> ActivityQuerySet:
-        return ActivityQuerySet(self.model, using=self._db)
-
-    def public(self) -> ActivityQuerySet:
-        return self.get_queryset().public()
-
-    def by_actor(self, actor_iri: str) -> ActivityQuerySet:
-        return self.get_queryset().by_actor(actor_iri)
-
-    def standing(self) -> ActivityQuerySet:
-        return self.get_queryset().standing()
-
-    def reactions_to(self, object_iri: str, activity_type: str) -> ActivityQuerySet:
-        return self.get_queryset().reactions_to(object_iri, activity_type)
+class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def store(
         self,
@@ -69,16 +67,22 @@ class ActivityManager(models.Manager["Activity"]):
         actor_iri: str | None = None,
         published: datetime.datetime | None = None,
         activity_uuid: uuid.UUID | None = None,
+        processed: bool = True,
+        ignore_conflicts: bool = False,
     ) -> Activity:
         """Store an activity document: the one place its columns are derived.
 
         ``actor_iri`` is the authenticated actor of an incoming activity (the
-        document's own ``actor`` is used otherwise).
+        document's own ``actor`` is used otherwise); ``processed=False``
+        stores a received activity whose side effects a task will apply.
+        With ``ignore_conflicts``, an activity whose id is already stored is
+        skipped (one ``INSERT … ON CONFLICT DO NOTHING``, no error, no read).
         """
+        now = timezone.now()
         extra: dict[str, Any] = {}
         if activity_uuid is not None:
             extra["uuid"] = activity_uuid
-        return self.create(
+        activity = self.model(
             iri=document["id"],
             type=clip(document.get("type") or "Create", TYPE_MAX_LENGTH),
             actor_iri=clip(actor_iri or iri_of(document.get("actor")), IRI_MAX_LENGTH),
@@ -86,9 +90,15 @@ class ActivityManager(models.Manager["Activity"]):
             data=document,
             public=is_public(document),
             local=local,
-            published=published or timezone.now(),
+            published=published or now,
+            processed_at=now if processed else None,
             **extra,
         )
+        if ignore_conflicts:
+            self.bulk_create([activity], ignore_conflicts=True)
+        else:
+            activity.save(force_insert=True)
+        return activity
 
 
 def _first(value: Any) -> Any:
@@ -121,11 +131,39 @@ class Activity(ReceivedText, models.Model):
         _("local"), default=True, help_text=_("Created on this site.")
     )
     published = models.DateTimeField(_("published"), default=timezone.now)
+    processed_at = models.DateTimeField(
+        _("processed at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When its side effects were applied; empty while a received "
+            "activity waits for the inbox task."
+        ),
+    )
     undone_at = models.DateTimeField(
         _("undone at"),
         null=True,
         blank=True,
         help_text=_("When its actor took it back with an Undo."),
+    )
+    processing_attempts = models.PositiveSmallIntegerField(
+        _("failed attempts"),
+        default=0,
+        help_text=_("Times applying it raised an error (INBOX_MAX_ATTEMPTS)."),
+    )
+    processing_error = models.TextField(
+        _("last error"),
+        blank=True,
+        help_text=_("The error of its last failed attempt, for the operator."),
+    )
+    given_up_at = models.DateTimeField(
+        _("given up at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the inbox task stopped trying to apply it, so that its "
+            "sender's later activities are not held behind it."
+        ),
     )
 
     objects = ActivityManager()
@@ -136,6 +174,12 @@ class Activity(ReceivedText, models.Model):
         indexes = [
             # The outbox: an actor's public activities, newest first.
             models.Index(fields=["actor_iri", "public", "-id"], name="vox_act_outbox"),
+            # The inbox task's queue: an actor's received activities, in order.
+            models.Index(
+                fields=["actor_iri", "id"],
+                condition=Q(processed_at__isnull=True),
+                name="vox_act_unprocessed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,6 +194,28 @@ class Activity(ReceivedText, models.Model):
         """The embedded object's ``field`` first, then the activity's own."""
         return html.activity_field(self.data, field)
 
+    def record_failure(self, error: BaseException, max_attempts: int) -> bool:
+        """A failed attempt to apply it: count it, keep the error, and give
+        it up at ``max_attempts``.  True if it was given up."""
+        attempts = self.processing_attempts + 1
+        self.processing_attempts = attempts
+        self.processing_error = f"{type(error).__name__}: {error}"[:2000]
+        if attempts >= max_attempts:
+            self.given_up_at = timezone.now()
+        type(self).objects.filter(pk=self.pk, processed_at__isnull=True).update(
+            processing_attempts=attempts,
+            processing_error=self.processing_error,
+            given_up_at=self.given_up_at,
+        )
+        return self.given_up_at is not None
+
+    def retry_processing(self) -> None:
+        """Put a given-up activity back in its sender's queue (the admin)."""
+        self.processing_attempts, self.given_up_at = 0, None
+        type(self).objects.filter(pk=self.pk, processed_at__isnull=True).update(
+            processing_attempts=0, given_up_at=None
+        )
+
     def mark_undone(self) -> None:
         """Its actor took it back (Undo): keep the row, note when."""
         if self.undone_at is None:
@@ -157,19 +223,44 @@ class Activity(ReceivedText, models.Model):
             type(self).objects.filter(pk=self.pk).update(undone_at=self.undone_at)
 
 
+class InboxItemQuerySet(models.QuerySet["InboxItem"]):
+    def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
+        """Items in the inbox of ``owner`` (any model instance)."""
+        if owner is None or owner.pk is None:
+            return self.none()
+        items = self.filter(
+            owner_type=ContentType.objects.get_for_model(owner),
+            owner_id=str(owner.pk),
+        )
+        return items.without_blocked_servers()
+
+    def without_blocked_servers(self) -> InboxItemQuerySet:
+        """Hide what actors of servers the admin blocked sent (DomainBlock)."""
+        hidden = Q()
+        for origin in DomainBlock.objects.origins():
+            hidden |= Q(activity__actor_iri__startswith=origin)
+        return self.exclude(hidden) if hidden else self
+
+    def unread(self) -> InboxItemQuerySet:
+        return self.filter(read_at__isnull=True)
+
+    def read(self) -> InboxItemQuerySet:
+        return self.filter(read_at__isnull=False)
+
+    def mark_read(self) -> int:
+        """Mark every unread item in this queryset read now; returns the count."""
+        return self.filter(read_at__isnull=True).update(read_at=timezone.now())
+
+    def newest_first(self) -> InboxItemQuerySet:
+        return self.order_by("-id")
+
+
 #: Inbox items written per statement by :meth:`InboxItemManager.fill_keys`.
 FILL_CHUNK = 5000
 
 
-class InboxItemManager(models.Manager["InboxItem"]):
-    def get_queryset(self) -> InboxItemQuerySet:
-        return InboxItemQuerySet(self.model, using=self._db)
-
-    def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
-        return self.get_queryset().for_owner(owner)
-
-    def unread(self) -> InboxItemQuerySet:
-        return self.get_queryset().unread()
+class InboxItemManager(models.Manager.from_queryset(InboxItemQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def fill(self, activity: Activity, owners: Iterable[Any]) -> int:
         """Put ``activity`` in the inbox of each distinct owner; how many.
@@ -201,11 +292,10 @@ class InboxItemManager(models.Manager["InboxItem"]):
         For fan-outs of any size: the ids are streamed to the database in
         chunks of :data:`FILL_CHUNK` (one statement each: an ``executemany``,
         or on PostgreSQL an ``INSERT … SELECT`` from ``unnest`` of an array),
-        and an owner
-        who already has the item (a duplicate id, in this chunk or an earlier
-        one) is skipped by the database (``INSERT OR IGNORE`` / ``ON
-        CONFLICT DO NOTHING``) rather than remembered here, so memory stays
-        flat however many owners there are.  Returns the rows written.
+        and an owner who already has the item (a duplicate id, in this chunk
+        or an earlier one) is skipped by the database (``INSERT OR IGNORE`` /
+        ``ON CONFLICT DO NOTHING``) rather than remembered here, so memory
+        stays flat however many owners there are.  Returns the rows written.
         """
         connection = connections[self.db]
         meta = self.model._meta
@@ -273,30 +363,6 @@ class InboxItemManager(models.Manager["InboxItem"]):
             cursor.executemany(sql, prepared)
 
 
-class InboxItemQuerySet(models.QuerySet["InboxItem"]):
-    def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
-        """Items in the inbox of ``owner`` (any model instance)."""
-        if owner is None or owner.pk is None:
-            return self.none()
-        return self.filter(
-            owner_type=ContentType.objects.get_for_model(owner),
-            owner_id=str(owner.pk),
-        )
-
-    def unread(self) -> InboxItemQuerySet:
-        return self.filter(read_at__isnull=True)
-
-    def read(self) -> InboxItemQuerySet:
-        return self.filter(read_at__isnull=False)
-
-    def mark_read(self) -> int:
-        """Mark every unread item in this queryset read now; returns the count."""
-        return self.filter(read_at__isnull=True).update(read_at=timezone.now())
-
-    def newest_first(self) -> InboxItemQuerySet:
-        return self.order_by("-id")
-
-
 class InboxItem(ReceivedText, models.Model):
     """An activity in a local actor's inbox, with its read state."""
 
@@ -347,15 +413,17 @@ class InboxItem(ReceivedText, models.Model):
         return self.activity.text_field(field)
 
 
-class ReportManager(models.Manager):
-    def get_queryset(self) -> models.QuerySet:
+class ReportManager(ActivityManager):
+    """Only the reports: Flags received from other servers."""
+
+    def get_queryset(self) -> ActivityQuerySet:
         return super().get_queryset().filter(type="Flag", local=False)
 
 
 class Report(Activity):
     """A ``Flag`` received from another server: a moderation report."""
 
-    objects = ReportManager()
+    objects: ClassVar[ReportManager] = ReportManager()
 
     class Meta:
         proxy = True

@@ -1,5 +1,9 @@
 """Signing keys of local actors and of the site's instance actor.
 
+Each actor has two pairs: RSA for HTTP signatures (what every server
+verifies) and Ed25519 for Object Integrity Proofs (FEP-8b32), published as a
+``Multikey`` in ``assertionMethod`` (FEP-521a).
+
 A key pair is made the first time an actor needs one
 (:meth:`ActorKeyManager.for_actor`) and replaced on demand
 (:meth:`ActorKeyManager.rotate`, ``manage.py vox_activity_rotate_key``).
@@ -11,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
@@ -18,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vox_activity.conf import get_setting
+from vox_activity.models.fields import IriField
 from vox_activity.protocol.cavage import generate_private_key_pem, public_key_pem
 
 #: ``owner_id`` of the key of the site-wide instance actor (no owner model).
@@ -40,41 +47,62 @@ class ActorKeyQuerySet(models.QuerySet["ActorKey"]):
         return self.filter(**owner_fields(owner))
 
 
-class ActorKeyManager(models.Manager["ActorKey"]):
-    def get_queryset(self) -> ActorKeyQuerySet:
-        return ActorKeyQuerySet(self.model, using=self._db)
-
-    def for_owner(self, owner: models.Model | None) -> ActorKeyQuerySet:
-        return self.get_queryset().for_owner(owner)
+class ActorKeyManager(models.Manager.from_queryset(ActorKeyQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def for_actor(self, owner: models.Model | None) -> ActorKey:
-        """The key pair of ``owner`` (None: the instance actor), made if missing."""
+        """The key pairs of ``owner`` (None: the instance actor), made if missing.
+
+        Rows made before Ed25519 keys existed get theirs on first use.
+        """
         existing = self.for_owner(owner).first()
         if existing is not None:
+            if not existing.ed25519_private_key_pem:
+                existing.add_ed25519_pair()
             return existing
-        private = generate_private_key_pem(get_setting("KEY_SIZE"))
         try:
             with transaction.atomic():
-                return self.create(
-                    **owner_fields(owner),
-                    public_key_pem=public_key_pem(private),
-                    private_key_pem=private,
-                )
+                return self.create(**owner_fields(owner), **_new_pairs())
         except IntegrityError:  # another process made it first: use theirs
             return self.for_owner(owner).get()
 
     def rotate(self, owner: models.Model | None) -> ActorKey:
-        """Replace the key pair of ``owner``; remote servers refetch on failure."""
-        private = generate_private_key_pem(get_setting("KEY_SIZE"))
+        """Replace both key pairs of ``owner``; remote servers refetch on failure."""
         key, _ = self.update_or_create(
             **owner_fields(owner),
-            defaults={
-                "public_key_pem": public_key_pem(private),
-                "private_key_pem": private,
-                "created": timezone.now(),
-            },
+            defaults={**_new_pairs(), "created": timezone.now()},
         )
         return key
+
+
+def _new_pairs() -> dict[str, str]:
+    """Fresh RSA (HTTP signatures) and Ed25519 (integrity proofs) key pairs."""
+    private = generate_private_key_pem(get_setting("KEY_SIZE"))
+    ed_private, ed_public = generate_ed25519_pair()
+    return {
+        "public_key_pem": public_key_pem(private),
+        "private_key_pem": private,
+        "ed25519_public_key_pem": ed_public,
+        "ed25519_private_key_pem": ed_private,
+    }
+
+
+def generate_ed25519_pair() -> tuple[str, str]:
+    """(private PKCS#8 PEM, public SubjectPublicKeyInfo PEM) of a new Ed25519 key."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    public = (
+        key.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        .decode("ascii")
+    )
+    return private, public
 
 
 class ActorKey(models.Model):
@@ -91,7 +119,23 @@ class ActorKey(models.Model):
     owner_id = models.CharField(_("owner id"), max_length=255)
     public_key_pem = models.TextField(_("public key (PEM)"))
     private_key_pem = models.TextField(_("private key (PEM)"), editable=False)
+    ed25519_public_key_pem = models.TextField(
+        _("Ed25519 public key (PEM)"),
+        blank=True,
+        help_text=_("Signs object integrity proofs (FEP-8b32)."),
+    )
+    ed25519_private_key_pem = models.TextField(
+        _("Ed25519 private key (PEM)"), blank=True, editable=False
+    )
     created = models.DateTimeField(_("created"), default=timezone.now)
+    actor_iri = IriField(
+        _("actor IRI"),
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "Set when the actor is deleted: its Delete is still signed with this key."
+        ),
+    )
 
     objects = ActorKeyManager()
 
@@ -115,3 +159,13 @@ class ActorKey(models.Model):
 
     def __repr__(self) -> str:
         return f"<ActorKey {self.pk} owner={self.owner_type_id}:{self.owner_id}>"
+
+    def add_ed25519_pair(self) -> None:
+        """Give a key row made before Ed25519 keys existed its proof key."""
+        private, public = generate_ed25519_pair()
+        type(self).objects.filter(pk=self.pk, ed25519_private_key_pem="").update(
+            ed25519_public_key_pem=public, ed25519_private_key_pem=private
+        )
+        self.refresh_from_db(
+            fields=["ed25519_public_key_pem", "ed25519_private_key_pem"]
+        )

@@ -15,10 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vox_activity.exceptions import Refused
-from vox_activity.models.fields import IriField, clip
+from vox_activity.models.fields import IRI_MAX_LENGTH, IriField, clip
 from vox_activity.models.text import ReceivedText
 from vox_activity.protocol import html
-from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
+from vox_activity.protocol.vocabulary import (
+    AS_CONTEXT,
+    format_datetime,
+    iri_of,
+    is_public,
+)
 
 TYPE_MAX_LENGTH = 64
 
@@ -37,13 +42,13 @@ class StoredObjectQuerySet(models.QuerySet["StoredObject"]):
     def alive(self) -> StoredObjectQuerySet:
         return self.filter(deleted_at__isnull=True)
 
+    def replies_to(self, iri: str) -> StoredObjectQuerySet:
+        """Public replies to ``iri`` that are not deleted, local or remote."""
+        return self.alive().filter(in_reply_to=iri, public=True)
 
-class StoredObjectManager(models.Manager["StoredObject"]):
-    def get_queryset(self) -> StoredObjectQuerySet:
-        return StoredObjectQuerySet(self.model, using=self._db)
 
-    def alive(self) -> StoredObjectQuerySet:
-        return self.get_queryset().alive()
+class StoredObjectManager(models.Manager.from_queryset(StoredObjectQuerySet)):  # type: ignore[misc]
+    """The queryset's methods (a base class made by a call: the ``ignore``)."""
 
     def store_remote(self, document: dict[str, Any], owner_iri: str) -> StoredObject:
         """Store (or replace) a remote object ``owner_iri`` sent or we fetched.
@@ -60,9 +65,9 @@ class StoredObjectManager(models.Manager["StoredObject"]):
         return self.create(
             iri=iri,
             owner_iri=owner_iri,
-            type=object_type(document),
             data=document,
             updated=timezone.now(),
+            **_columns(document),
         )
 
     def track_local(
@@ -73,11 +78,11 @@ class StoredObjectManager(models.Manager["StoredObject"]):
             iri=document["id"],
             defaults={
                 "owner_iri": owner_iri,
-                "type": object_type(document),
                 "data": document,
                 "local": True,
                 "updated": when,
                 "deleted_at": None,
+                **_columns(document),
             },
         )
         return stored
@@ -106,6 +111,15 @@ class StoredObjectManager(models.Manager["StoredObject"]):
         return stored
 
 
+def _columns(document: dict[str, Any], default_type: str = "Object") -> dict[str, Any]:
+    """The columns read from an object document: type, reply, audience."""
+    return {
+        "type": object_type(document, default_type),
+        "in_reply_to": clip(iri_of(document.get("inReplyTo")), IRI_MAX_LENGTH),
+        "public": is_public(document),
+    }
+
+
 def _former_type(former: Any) -> str:
     if isinstance(former, dict) and isinstance(former.get("formerType"), str):
         return clip(former["formerType"], TYPE_MAX_LENGTH)
@@ -119,6 +133,15 @@ class StoredObject(ReceivedText, models.Model):
     owner_iri = IriField(_("owner (actor IRI)"))
     type = models.CharField(_("type"), max_length=TYPE_MAX_LENGTH)
     data = models.JSONField(_("JSON"), default=dict)
+    in_reply_to = IriField(
+        _("in reply to"),
+        blank=True,
+        db_index=True,
+        help_text=_("The object this one answers: its replies collection."),
+    )
+    public = models.BooleanField(
+        _("public"), default=False, help_text=_("Addressed to everyone.")
+    )
     local = models.BooleanField(_("local"), default=False)
     updated = models.DateTimeField(_("updated"), default=timezone.now)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
@@ -142,9 +165,11 @@ class StoredObject(ReceivedText, models.Model):
 
     def update_from(self, document: dict[str, Any]) -> None:
         self.data = document
-        self.type = object_type(document, self.type)
+        columns = _columns(document, self.type)
+        for name, value in columns.items():
+            setattr(self, name, value)
         self.updated = timezone.now()
-        self.save(update_fields=["data", "type", "updated"])
+        self.save(update_fields=["data", "updated", *columns])
 
     def text_field(self, field: str) -> str | None:
         return html.localized_value(self.data, field)

@@ -8,11 +8,13 @@ another by claiming its key (see :mod:`vox_activity.protocol.actor_documents`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -172,3 +174,75 @@ class RemoteKey(models.Model):
 
     def __str__(self) -> str:
         return self.key_id
+
+
+class DomainBlockQuerySet(models.QuerySet["DomainBlock"]):
+    def blocks(self, iri: str) -> bool:
+        """Is the server of ``iri`` blocked?  (See :func:`blocked_domains`.)"""
+        domain = domain_of(iri)
+        return bool(domain) and domain in blocked_domains()
+
+    def origins(self) -> list[str]:
+        """``http(s)://domain/`` of every blocked server, to filter IRIs with."""
+        return [
+            f"{scheme}://{domain}/"
+            for domain in sorted(blocked_domains())
+            for scheme in ("https", "http")
+        ]
+
+
+#: How long another process may go on using a stale list of blocked servers.
+BLOCKS_CACHE_SECONDS = 30.0
+_blocked: tuple[float, frozenset[str]] | None = None
+
+
+def blocked_domains() -> frozenset[str]:
+    """The blocked servers, read at most every :data:`BLOCKS_CACHE_SECONDS`.
+
+    Every inbox POST and fetch asks, so the answer is kept per process; a
+    block or unblock made in this process clears it at once
+    (:func:`forget_blocked_domains`, connected to the model's signals).
+    """
+    global _blocked
+    now = time.monotonic()
+    if _blocked is None or _blocked[0] < now:
+        domains = frozenset(DomainBlock.objects.values_list("domain", flat=True))
+        _blocked = (now + BLOCKS_CACHE_SECONDS, domains)
+    return _blocked[1]
+
+
+def forget_blocked_domains(**_kwargs: Any) -> None:
+    global _blocked
+    _blocked = None
+
+
+class DomainBlock(models.Model):
+    """A whole remote server, blocked by the site's admin.
+
+    Nothing is accepted from it (its requests get 403 before any key is
+    fetched), nothing is delivered to it, nothing is fetched from it, its
+    actors' activities are hidden from inboxes, and follows with it end when
+    the block is made (:func:`vox_activity.moderation.block_server`).
+    """
+
+    domain = models.CharField(
+        _("domain"),
+        max_length=255,
+        unique=True,
+        help_text=_("The server's host, with its port if not the default."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = DomainBlockQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("blocked server")
+        verbose_name_plural = _("blocked servers")
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+post_save.connect(forget_blocked_domains, sender=DomainBlock)
+post_delete.connect(forget_blocked_domains, sender=DomainBlock)

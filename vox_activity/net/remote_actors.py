@@ -22,7 +22,7 @@ from vox_activity.exceptions import (
     RemoteActorError,
     RemoteActorGone,
 )
-from vox_activity.models import RemoteActor
+from vox_activity.models import DomainBlock, RemoteActor
 from vox_activity.net.signing import signed_request
 from vox_activity.protocol.actor_documents import validate_actor
 from vox_activity.protocol.iri import is_iri, same_origin
@@ -57,6 +57,8 @@ def fetch_document(url: str) -> Fetched:
     :class:`~vox_activity.exceptions.RemoteActorError` (with ``url`` and
     ``status``) for anything else unusable.
     """
+    if DomainBlock.objects.blocks(url):
+        raise RemoteActorError(f"Not fetching {url}: its server is blocked.", url=url)
     try:
         response = signed_request(
             "GET", url, actor_iri=None, headers={"Accept": ACCEPT}

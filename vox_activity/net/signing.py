@@ -83,9 +83,18 @@ def signing_key_for(actor_iri: str | None) -> SigningKey:
     if cached is not None and cached[0] > now:
         return cached[1]
     owner = actor_for_iri(actor_iri) if actor_iri else None
-    iri = actor_iri if owner is not None and actor_iri else instance_actor_iri()
-    pair = ActorKey.objects.for_actor(owner)
-    key = SigningKey(key_id(iri), pair.private_key_pem)
+    departed = (
+        ActorKey.objects.filter(actor_iri=actor_iri).first()
+        if owner is None and actor_iri
+        else None
+    )
+    if departed is not None:  # a deleted actor's last words (its Delete)
+        assert actor_iri is not None
+        key = SigningKey(key_id(actor_iri), departed.private_key_pem)
+    else:
+        iri = actor_iri if owner is not None and actor_iri else instance_actor_iri()
+        pair = ActorKey.objects.for_actor(owner)
+        key = SigningKey(key_id(iri), pair.private_key_pem)
     with _lock:
         _cache[cache_key] = (now + CACHE_SECONDS, key)
     return key
@@ -151,7 +160,7 @@ def remembered_scheme(url: str) -> Scheme | None:
             .first()
         ) or ""
         cache.set(_memory_key(domain), known, 24 * 3600)
-    return known or None
+    return "rfc9421" if known == "rfc9421" else "cavage" if known else None
 
 
 def _remember(url: str, scheme: Scheme) -> None:

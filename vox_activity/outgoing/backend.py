@@ -7,8 +7,11 @@ in ``FailedMessage`` rows when sending fails), then
 Building is pure; sending hands the activity to
 :func:`vox_activity.outgoing.publish.publish`.
 
-This module is imported while django-vox builds its backend registry, so it
-must not import models at module level.
+This module is imported while django-vox builds its backend registry
+(``django_vox.registry`` imports the backends named in settings), so it must
+not import ``vox_activity.registry``, ``registration`` or the models at
+module level: they import ``django_vox.registry``, which is then only half
+initialised.  The functions below import them when they run.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_vox.backends import base
 
-from vox_activity.protocol.vocabulary import activity_type_for, build_context, to_json
+from vox_activity.protocol.vocabulary import (
+    activity_type_for,
+    as_list,
+    build_context,
+    iri_of,
+    to_json,
+)
 
 __all__ = ("Backend",)
 
@@ -84,6 +93,38 @@ def object_hook(instance: Any, name: str, notification: Any) -> Any:
     return hook(registration, name)(instance, notification)
 
 
+def dress_object(
+    obj: dict[str, Any], instance: Any, notification: Any, contexts: list
+) -> dict[str, Any]:
+    """The object with what its registration's hooks add: tags, reply, warning."""
+    dressed = dict(obj)
+    tags = object_hook(instance, "get_activity_tags", notification) or []
+    if tags:
+        dressed["tag"] = [*as_list(dressed.get("tag")), *map(hashtag, tags)]
+    parent = object_hook(instance, "get_activity_in_reply_to", notification)
+    if parent is not None:
+        dressed["inReplyTo"] = reference_id(parent, contexts)
+    warning = object_hook(instance, "get_activity_content_warning", notification)
+    if warning:
+        dressed["summary"] = str(warning)
+        dressed["sensitive"] = True
+    return dressed
+
+
+def reference_id(instance: Any, contexts: list) -> Any:
+    """The IRI of what ``instance`` refers to (an IRI string stays as it is)."""
+    reference = reference_to(instance, contexts)
+    return iri_of(reference) or reference
+
+
+def hashtag(tag: Any) -> Any:
+    """``"django"`` or ``"#django"`` → a ``Hashtag`` object (dicts stay as they are)."""
+    if isinstance(tag, dict):
+        return tag
+    name = str(tag).lstrip("#")
+    return {"type": "Hashtag", "name": f"#{name}"}
+
+
 class Backend(base.Backend):
     """ActivityPub backend for django-vox (``DJANGO_VOX_BACKENDS`` entry)."""
 
@@ -130,6 +171,10 @@ class Backend(base.Backend):
         if activity_object is not None:
             if activity["type"] == "Delete":
                 activity_object = tombstone_for(activity_object)
+            elif isinstance(activity_object, dict):
+                activity_object = dress_object(
+                    activity_object, subject_of, notification, contexts
+                )
             activity["object"] = activity_object
         target = reference_to(_parameter(parameters, "target"), contexts)
         if target is not None:

@@ -52,6 +52,7 @@ from vox_activity.models.delivery import (
     Claimed,
     new_token,
 )
+from vox_activity.models.remote import blocked_domains, domain_of
 from vox_activity.net import http
 from vox_activity.net.remote_actors import ensure_actors
 from vox_activity.net.signing import signed_request
@@ -183,20 +184,23 @@ def schedule_remote_delivery(
     activity: Activity,
     addresses: Sequence[str],
     known: dict[str, RemoteActor] | None = None,
+    extra_inboxes: Sequence[str] = (),
 ) -> int:
     """Write the Delivery rows of ``activity``; enqueue them after commit.
 
     One ``INSERT … SELECT`` per :data:`ADDRESS_CHUNK` direct addresses (the
     followers of every addressed collection go with the first), whatever
     the number of followers; servers marked unavailable get ``failed`` rows
-    at once (one ``UPDATE``).  Actors that block the sender, and actors whose
-    accounts are gone, are left out.  ``known`` (what
-    :func:`prepare_remote_delivery` fetched) maps addresses to the actors
-    they named (an address that redirected to an actor's id, say).
-    Returns the number of rows written.
+    at once (one ``UPDATE``).  Actors that block the sender or that the
+    sender blocks, actors whose accounts are gone, and servers the admin
+    blocked are left out.  ``known`` (what :func:`prepare_remote_delivery`
+    fetched) maps addresses to the actors they named (an address that
+    redirected to an actor's id, say); ``extra_inboxes`` are inbox URLs to
+    deliver to as well (a deleted actor's last followers').  Returns the
+    number of rows written.
     """
     remote_iris, follower_owners = _split(addresses)
-    if not remote_iris and not follower_owners:
+    if not remote_iris and not follower_owners and not extra_inboxes:
         return 0
     known = known or {}
     _warn_about_unknown(remote_iris, known)
@@ -208,16 +212,19 @@ def schedule_remote_delivery(
         remote_iris[start : start + ADDRESS_CHUNK]
         for start in range(0, len(remote_iris), ADDRESS_CHUNK)
     ] or [[]]
-    for number, chunk in enumerate(chunks):
-        candidates = inboxes.candidates(
-            chunk,
-            follower_owners if number == 0 else [],
-            sender_iri=activity.actor_iri,
-            actor_ids=[known[iri].pk for iri in chunk if iri in known],
-        )
-        written += inboxes.insert_deliveries(
-            activity.pk, candidates, token=token, lease_until=lease_until, now=now
-        )
+    if remote_iris or follower_owners:
+        for number, chunk in enumerate(chunks):
+            candidates = inboxes.candidates(
+                chunk,
+                follower_owners if number == 0 else [],
+                sender_iri=activity.actor_iri,
+                actor_ids=[known[iri].pk for iri in chunk if iri in known],
+            )
+            written += inboxes.insert_deliveries(
+                activity.pk, candidates, token=token, lease_until=lease_until, now=now
+            )
+    if extra_inboxes:
+        written += _insert_extra(activity.pk, extra_inboxes, token, lease_until, now)
     if not written:
         return 0
     _fail_unavailable(activity.pk, token, now)
@@ -231,6 +238,35 @@ def schedule_remote_delivery(
             lambda: wake_workers(ids), using=router.db_for_write(Delivery)
         )
     return written
+
+
+def _insert_extra(
+    activity_id: int,
+    urls: Sequence[str],
+    token: str,
+    lease_until: datetime,
+    now: datetime,
+) -> int:
+    """Rows for inbox URLs given as such (few); blocked servers left out."""
+    blocked = blocked_domains()
+    rows = [
+        Delivery(
+            activity_id=activity_id,
+            inbox=url,
+            domain=domain_of(url),
+            claim_token=token,
+            next_attempt_at=lease_until,
+            created=now,
+        )
+        for url in dict.fromkeys(urls)
+        if domain_of(url) and domain_of(url) not in blocked
+    ]
+    if not rows:
+        return 0
+    before = Delivery.objects.filter(activity_id=activity_id, claim_token=token).count()
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    after = Delivery.objects.filter(activity_id=activity_id, claim_token=token).count()
+    return after - before
 
 
 def _warn_about_unknown(iris: list[str], known: dict[str, RemoteActor]) -> None:

@@ -51,7 +51,7 @@ from django.db.models.functions import (
     Substr,
 )
 
-from vox_activity.models import Block, Delivery, Follow, RemoteActor
+from vox_activity.models import Block, Delivery, DomainBlock, Follow, RemoteActor
 
 __all__ = ["candidates", "insert_deliveries", "target_inbox"]
 
@@ -85,8 +85,10 @@ def candidates(
         wanted |= Q(pk__in=followers)
     actors = RemoteActor.objects.filter(wanted, gone_at__isnull=True)
     if sender_iri:
+        # Those who block the sender, and those the sender blocks.
         blockers = Block.objects.filter(object_iri=sender_iri).values("actor_iri")
-        actors = actors.exclude(iri__in=blockers)
+        blocked = Block.objects.filter(actor_iri=sender_iri).values("object_iri")
+        actors = actors.exclude(iri__in=blockers).exclude(iri__in=blocked)
     actors = actors.annotate(target=target_inbox())
     actors = actors.annotate(
         after_scheme=Substr(F("target"), StrIndex(F("target"), Value("://")) + 3)
@@ -114,6 +116,8 @@ def candidates(
             output_field=CharField(),
         )
     )
+    # Servers the admin blocked get nothing.
+    actors = actors.exclude(host__in=DomainBlock.objects.values("domain"))
     return (
         actors.order_by()
         .values("target")

@@ -19,6 +19,9 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from django_vox import registry
+from django_vox import settings as vox_settings
+
 
 def _identity(contactable: Any) -> Any:
     """A hashable key equal exactly when django's ``Model.__eq__`` says so."""
@@ -33,8 +36,6 @@ def address_items(
     notification: Any, channels: dict, protocol: str, recipients: list[str]
 ) -> Iterator[tuple[str, Any]]:
     """(address, contactable) for every contact of ``protocol``, each once."""
-    from django_vox import registry
-
     seen: set = set()
     for recipient in recipients:
         channel = channels.get(recipient)
@@ -59,9 +60,6 @@ def address_items(
 
 def issue_now(notification: Any, obj: Any, *, actor: Any = None, target: Any = None):
     """Issue ``notification`` about ``obj`` now, through every enabled template."""
-    from django_vox import registry
-    from django_vox import settings as vox_settings
-
     if not isinstance(obj, notification.get_object_model()):
         raise TypeError(
             f"{notification} is about {notification.get_object_model().__name__} "

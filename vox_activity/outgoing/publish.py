@@ -35,11 +35,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from vox_activity.models import Activity, InboxItem, RemoteActor, StoredObject
+from vox_activity.models import Activity, Follow, InboxItem, RemoteActor, StoredObject
 from vox_activity.outgoing.delivery import (
     prepare_remote_delivery,
     schedule_remote_delivery,
 )
+from vox_activity.outgoing.objects import complete_object
+from vox_activity.outgoing.proofs import attach_proof
 from vox_activity.protocol.vocabulary import (
     PUBLIC,
     address_iri,
@@ -56,7 +58,7 @@ from vox_activity.registry import (
     federated_username,
     resolve_local_actors,
 )
-from vox_activity.site import absolute_iri, local_path
+from vox_activity.site import absolute_iri, local_path, site_domain
 
 __all__ = [
     "LocalRecipients",
@@ -133,6 +135,8 @@ class Publication:
     local_recipients: LocalRecipients = field(default_factory=LocalRecipients)
     remote_addresses: list[str] = field(default_factory=list)
     remote_actors: dict[str, RemoteActor] = field(default_factory=dict)
+    #: Inboxes to deliver to besides the addressees' (a deleted actor's).
+    inboxes: list[str] = field(default_factory=list)
 
 
 def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -142,7 +146,11 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def plan_publication(
-    data: dict[str, Any], addresses: Iterable[str] = (), *, fetch: bool = True
+    data: dict[str, Any],
+    addresses: Iterable[str] = (),
+    *,
+    fetch: bool = True,
+    inboxes: Iterable[str] = (),
 ) -> Publication:
     """Give ``data`` its id and resolve who gets it (network only if ``fetch``).
 
@@ -154,14 +162,17 @@ def plan_publication(
     as inbox items only, not in the served JSON, so long recipient lists stay
     private and the stored row stays small.
     """
+    data = with_object_audience(data)
     addressed = recipients_of(data)  # the activity's own to/cc/bto/bcc/audience
     wanted = filter(None, map(address_iri, chain(addresses, addressed)))
     local = LocalRecipients()
-    not_local: dict[str, None] = {}  # remote, Public, or no local actor
+    not_local: dict[str, None] = {}  # remote, Public, collections, unknown
     for chunk in _chunks(wanted, RECIPIENT_CHUNK):
         resolved = resolve_local_actors(chunk)
         local.add(resolved.values())
         not_local.update((iri, None) for iri in chunk if iri not in resolved)
+    for chunk in _chunks(local_followers(not_local), RECIPIENT_CHUNK):
+        local.add(resolve_local_actors(chunk).values())
     others = list(not_local)
     if others and not _federates(iri_of(data.get("actor"))):
         logger.warning(
@@ -187,6 +198,10 @@ def plan_publication(
             **body,
         }
     )
+    mentions = mention_names(document, remote_actors)
+    document = attach_proof(
+        complete_object(document, published=published, mentions=mentions)
+    )
     return Publication(
         document=document,
         activity_uuid=activity_uuid,
@@ -194,7 +209,80 @@ def plan_publication(
         local_recipients=local,
         remote_addresses=others,
         remote_actors=remote_actors,
+        inboxes=list(inboxes),
     )
+
+
+#: Activities that carry their actor's own object: an object addressed while
+#: its activity is not is addressed as its activity (ActivityPub 6.2 asks
+#: servers to copy recipients between a Create and its object; Mastodon
+#: delivers by the activity's addressing and shows by the object's).
+WRAPS_OWN_OBJECT = frozenset({"Create", "Update"})
+ADDRESSING = ("to", "cc", "audience")
+
+
+def with_object_audience(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its object's ``to``/``cc``/``audience`` if it has none."""
+    obj = data.get("object")
+    if data.get("type") not in WRAPS_OWN_OBJECT or not isinstance(obj, dict):
+        return data
+    if any(data.get(field) for field in ADDRESSING):
+        return data
+    copied = {field: obj[field] for field in ADDRESSING if obj.get(field)}
+    return {**data, **copied} if copied else data
+
+
+def local_followers(addresses: Iterable[str]) -> Iterator[str]:
+    """Local actors following a local actor whose followers are addressed.
+
+    (Remote followers get deliveries; local ones an inbox item, like any
+    local recipient.)  Streamed, :data:`RECIPIENT_CHUNK` rows per query
+    (keyset paging), so that a million followers are never all in memory.
+    """
+    owners = []
+    for address in addresses:
+        base, _, last = address.rstrip("/").rpartition("/")
+        if last == "followers" and local_path(address) is not None:
+            owners += [base, base + "/"]
+    if not owners:
+        return
+    follows = Follow.objects.accepted().filter(
+        object_iri__in=owners, remote_actor__isnull=True
+    )
+    after = 0
+    while True:
+        page = list(
+            follows.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "actor_iri")[:RECIPIENT_CHUNK]
+        )
+        for _, actor in page:
+            yield actor
+        if len(page) < RECIPIENT_CHUNK:
+            return
+        after = page[-1][0]
+
+
+def mention_names(
+    document: dict[str, Any], remote_actors: dict[str, RemoteActor]
+) -> dict[str, str]:
+    """``{actor IRI: "@user@host"}`` for the actors ``to``/``cc`` name.
+
+    Only the few actors written in the addressing: a fan-out to thousands of
+    local inboxes is not in the JSON, and is not read here.
+    """
+    names = {}
+    domain = site_domain()
+    for iri in recipients_of(document, ("to", "cc")):
+        remote = remote_actors.get(iri)
+        if remote is not None and remote.preferred_username:
+            names[iri] = f"@{remote.preferred_username}@{remote.domain}"
+            continue
+        local = actor_for_iri(iri) if local_path(iri) is not None else None
+        username = federated_username(local) if local is not None else None
+        if username:
+            names[iri] = f"@{username}@{domain}"
+    return names
 
 
 def _federates(actor_iri: str) -> bool:
@@ -215,19 +303,27 @@ def commit_publication(plan: Publication) -> Activity:
         for owner_type_id, keys in plan.local_recipients.by_type():
             InboxItem.objects.fill_keys(activity, owner_type_id, keys)
         track_local_object(activity)
-        schedule_remote_delivery(activity, plan.remote_addresses, plan.remote_actors)
+        schedule_remote_delivery(
+            activity, plan.remote_addresses, plan.remote_actors, plan.inboxes
+        )
     return activity
 
 
 def publish(
-    data: dict[str, Any], addresses: Iterable[str] = (), *, fetch: bool = True
+    data: dict[str, Any],
+    addresses: Iterable[str] = (),
+    *,
+    fetch: bool = True,
+    inboxes: Iterable[str] = (),
 ) -> Activity:
     """Store ``data`` as a new local activity and deliver it to ``addresses``.
 
-    See :func:`plan_publication` (``fetch=False`` inside a transaction) and
+    See :func:`plan_publication` (``fetch=False`` inside a transaction;
+    ``inboxes``: inbox URLs to deliver to as well) and
     :func:`commit_publication`.
     """
-    return commit_publication(plan_publication(data, addresses, fetch=fetch))
+    plan = plan_publication(data, addresses, fetch=fetch, inboxes=inboxes)
+    return commit_publication(plan)
 
 
 def track_local_object(activity: Activity) -> None:
@@ -240,6 +336,8 @@ def track_local_object(activity: Activity) -> None:
     object_iri = iri_of(obj)
     if not object_iri or local_path(object_iri) is None:
         return
+    if activity.type != "Delete" and actor_for_iri(object_iri) is not None:
+        return  # a profile Update: actors are served from their rows
     if activity.type in ("Create", "Update") and isinstance(obj, dict):
         StoredObject.objects.track_local(obj, activity.actor_iri, activity.published)
     elif activity.type == "Delete":

@@ -137,7 +137,7 @@ def validate_actor(data: dict[str, Any], fetched_from: str) -> ActorFields:
     return ActorFields(
         iri=iri,
         inbox=data["inbox"],
-        shared_inbox=shared if is_iri(shared) else "",
+        shared_inbox=shared if isinstance(shared, str) and is_iri(shared) else "",
         preferred_username=str(data.get("preferredUsername") or "")[:255],
         keys=tuple(keys),
         listed_key_ids=frozenset(listed),
@@ -243,6 +243,7 @@ def _multikey(entry: dict[str, Any] | str, iri: str) -> KeyFields | None:
         return None
     key_id = entry.get("id")
     _check_key_id(key_id, iri)
+    assert isinstance(key_id, str)  # (_check_key_id refuses anything else)
     _check_owner(entry, iri, key_id)
     if key_id.partition("#")[0] != iri:
         return None

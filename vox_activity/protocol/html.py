@@ -65,6 +65,8 @@ from collections.abc import Mapping
 from functools import cache
 
 import nh3
+from django.conf import settings
+from django.utils.translation import get_language
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
@@ -252,9 +254,6 @@ def _site_language() -> str:
     # The reader's language when a request activated one (LocaleMiddleware),
     # else settings.LANGUAGE_CODE (get_language() is None when translations
     # are deactivated, as in management commands).
-    from django.conf import settings
-    from django.utils.translation import get_language
-
     return get_language() or settings.LANGUAGE_CODE or ""
 
 

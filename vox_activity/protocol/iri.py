@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import SplitResult, urlsplit
 
 from vox_activity.exceptions import Refused
@@ -142,7 +142,7 @@ def check_iri(value: Any, field: str) -> str:
     return parse_iri(value, field).value
 
 
-def is_iri(value: Any) -> bool:
+def is_iri(value: Any) -> TypeGuard[str]:
     """Is ``value`` a usable absolute http(s) IRI?  Never raises."""
     return isinstance(_why_not(value), ParsedIri)
 

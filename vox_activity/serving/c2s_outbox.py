@@ -29,7 +29,7 @@ from vox_activity.models import Activity, Follow, InboxItem, StoredObject
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.payload import read_json_object
 from vox_activity.protocol.vocabulary import PUBLIC, iri_of
-from vox_activity.registry import actor_iri, followers_iri, local_object
+from vox_activity.registry import actor_for_iri, actor_iri, followers_iri, local_object
 from vox_activity.serving.responses import error_response, no_content
 from vox_activity.site import local_path
 
@@ -149,6 +149,51 @@ class ReactionHandler(OutboxHandler):
         return _created(activity.iri)
 
 
+class UndoReactionHandler(OutboxHandler):
+    """Take back one of the owner's Likes, Dislikes or Announces.
+
+    The ``Undo`` goes to the same audience as what it undoes (Mastodon
+    removes the like or the boost when its author's Undo arrives).
+    """
+
+    def apply(self, actor: Any, data: dict[str, Any]) -> HttpResponse:
+        undone = _own_reaction(actor, data)
+        if undone is None:
+            raise Refused(404, "There is no such like or announce of yours to undo.")
+        original = undone.data
+        activity = publish(
+            {
+                "type": "Undo",
+                "actor": undone.actor_iri,
+                "object": {
+                    "id": undone.iri,
+                    "type": undone.type,
+                    "actor": undone.actor_iri,
+                    "object": undone.object_iri,
+                },
+                **{f: original[f] for f in ("to", "cc") if original.get(f)},
+            }
+        )
+        undone.mark_undone()
+        return _created(activity.iri)
+
+
+def _own_reaction(actor: Any, data: dict[str, Any]) -> Activity | None:
+    """The owner's standing Like/Dislike/Announce that ``data`` undoes."""
+    obj = data.get("object")
+    mine = Activity.objects.standing().filter(
+        local=True, actor_iri=actor_iri(actor), type__in=REACTIONS
+    )
+    found = mine.filter(iri=iri_of(obj)).first()
+    if found is None and isinstance(obj, dict):
+        found = (
+            mine.filter(type=obj.get("type"), object_iri=iri_of(obj.get("object")))
+            .order_by("-id")
+            .first()
+        )
+    return found
+
+
 class ObjectMethodHandler(OutboxHandler):
     """The django-vox convention: ``activity_<type>(data, actor)`` on the object."""
 
@@ -171,6 +216,14 @@ class ObjectMethodHandler(OutboxHandler):
         return HttpResponse(status=200)
 
 
+def _undoes_reaction(data: dict[str, Any]) -> bool:
+    obj = data.get("object")
+    if isinstance(obj, dict):
+        return obj.get("type") in REACTIONS
+    iri = iri_of(obj)
+    return bool(iri) and Activity.objects.filter(iri=iri, type__in=REACTIONS).exists()
+
+
 def _undoes_follow(data: dict[str, Any]) -> bool:
     obj = data.get("object")
     if isinstance(obj, dict):
@@ -180,12 +233,15 @@ def _undoes_follow(data: dict[str, Any]) -> bool:
 
 
 def _handler_for(activity_type: str, data: dict[str, Any]) -> OutboxHandler:
-    remote = local_path(iri_of(data.get("object"))) is None
+    object_iri = iri_of(data.get("object"))
+    remote = local_path(object_iri) is None
     if activity_type == "Undo" and _undoes_follow(data):
         return UndoFollowHandler()
+    if activity_type == "Undo" and _undoes_reaction(data):
+        return UndoReactionHandler()
     if activity_type == "Read":
         return ReadHandler()
-    if activity_type == "Follow" and remote:
+    if activity_type == "Follow" and (remote or actor_for_iri(object_iri)):
         return FollowHandler()
     if activity_type in REACTIONS and remote:
         return ReactionHandler()

@@ -47,7 +47,7 @@ from vox_activity.registry import (
     registration_for,
 )
 from vox_activity.serving.responses import error_response
-from vox_activity.site import absolute_iri, local_path, site_domain
+from vox_activity.site import absolute_iri, local_path, site_domain, url_path
 
 JRD_JSON = "application/jrd+json"
 XRD_XML = "application/xrd+xml"
@@ -99,7 +99,7 @@ def _from_iri(iri: str) -> dict[str, Any]:
     path = local_path(iri)
     if path is None:
         raise Refused(404, "That IRI is not on this site.")
-    if absolute_iri(path).rstrip("/") == instance_actor_iri().rstrip("/"):
+    if absolute_iri(url_path(path)).rstrip("/") == instance_actor_iri().rstrip("/"):
         return instance_webfinger_document()
     actor = actor_for_iri(iri)
     if actor is None or federated_username(actor) is None:

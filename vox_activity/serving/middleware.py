@@ -5,8 +5,8 @@ HTML.  This middleware answers the same paths when the request is ActivityPub:
 a GET or HEAD whose ``Accept`` asks for ``application/activity+json`` or
 ``application/ld+json; profile="https://www.w3.org/ns/activitystreams"``, or a
 POST with one of those content types.  Everything else goes to the site
-untouched; responses for actor paths get ``Vary: Accept`` so caches keep the
-HTML and the JSON apart.
+untouched; responses for actor and object paths get ``Vary: Accept`` so
+caches keep the HTML and the JSON apart.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from vox_activity.models import StoredObject
 from vox_activity.registry import (
     actor_for_path,
     declares_actors,
@@ -25,14 +24,15 @@ from vox_activity.registry import (
     registration_for,
     split_endpoint,
 )
+from vox_activity.serving.access import fetch_refusal
+from vox_activity.serving.objects import REPLIES, object_response, replies_response
 from vox_activity.serving.responses import (
     accepts_activity_json,
-    activity_response,
     error_response,
+    for_client,
     has_activity_content_type,
 )
 from vox_activity.serving.views import ACTOR_VIEWS
-from vox_activity.site import absolute_iri
 
 
 def is_activitypub_request(request: HttpRequest) -> bool:
@@ -43,24 +43,22 @@ def is_activitypub_request(request: HttpRequest) -> bool:
     return False
 
 
+def _candidates(path: str) -> list[str]:
+    return [path] if path.endswith("/") else [path, path + "/"]
+
+
+def _is_registered_path(path: str) -> bool:
+    """Does any registered regex (actor or object) match ``path``?"""
+    return any(match_path(candidate) for candidate in _candidates(path))
+
+
 def _looks_like_actor_path(path: str) -> bool:
     """Does a registered actor regex match ``path`` (row or not)?"""
-    candidates = [path] if path.endswith("/") else [path, path + "/"]
     return any(
         declares_actors(registration_for(route.model))
-        for candidate in candidates
+        for candidate in _candidates(path)
         for route in match_path(candidate)
     )
-
-
-def deleted_object_response(request: HttpRequest, path: str) -> HttpResponse | None:
-    """410 Gone with a Tombstone for a local object whose Delete we published."""
-    stored = StoredObject.objects.filter(
-        iri=absolute_iri(path), local=True, deleted_at__isnull=False
-    ).first()
-    if stored is None:
-        return None
-    return activity_response(stored.tombstone(), request, status=410)
 
 
 class ActivityPubMiddleware:
@@ -76,29 +74,52 @@ class ActivityPubMiddleware:
         if posts_to_inbox or is_activitypub_request(request):
             response = self.dispatch(request, path, head, endpoint)
             if response is not None:
-                return response
+                return for_client(request, response)
         response = self.get_response(request)
-        if _looks_like_actor_path(head):
+        if _is_registered_path(head):
+            # The same URL answers HTML or JSON by Accept: caches must know.
             patch_vary_headers(response, ("Accept",))
-        return response
+        # vox_activity's errors (here and in its URLs' views) as HTML pages
+        # for browsers, JSON for everyone else.
+        return for_client(request, response)
 
     def dispatch(
         self, request: HttpRequest, path: str, head: str, endpoint: str | None
     ) -> HttpResponse | None:
         actor = actor_for_path(head) if endpoint else actor_for_path(path)
         if actor is None:
-            if _looks_like_actor_path(head if endpoint else path):
-                return error_response(404, "No such actor on this site.")
+            if request.method not in ("GET", "HEAD"):
+                return None if not _looks_like_actor_path(head) else _no_actor()
+            # A deleted actor's or object's Tombstone, an object, its replies.
+            served = object_response(request, path) or _replies(request, path)
+            if served is not None:
+                return fetch_refusal(request) or served
+            if served is None and _looks_like_actor_path(head if endpoint else path):
+                return _no_actor()
+            return served
+        if _faces_other_servers(request, endpoint):
+            if not federated_username(actor):
+                return error_response(
+                    404,
+                    "This actor is not federated: its username cannot be used by "
+                    "other servers.",
+                )
             if request.method in ("GET", "HEAD"):
-                return deleted_object_response(request, path)
-            return None
-        if _faces_other_servers(request, endpoint) and not federated_username(actor):
-            return error_response(
-                404,
-                "This actor is not federated: its username cannot be used by "
-                "other servers.",
-            )
+                refused = fetch_refusal(request)
+                if refused is not None:
+                    return refused
         return ACTOR_VIEWS[endpoint](request, actor)
+
+
+def _no_actor() -> HttpResponse:
+    return error_response(404, "No such actor on this site.")
+
+
+def _replies(request: HttpRequest, path: str) -> HttpResponse | None:
+    head, _, last = path.rstrip("/").rpartition("/")
+    if last != REPLIES or not head:
+        return None
+    return replies_response(request, head + "/") or replies_response(request, head)
 
 
 def _faces_other_servers(request: HttpRequest, endpoint: str | None) -> bool:

@@ -1,19 +1,34 @@
-"""HTTP responses in ActivityPub's media types, and JSON errors with a reason."""
+"""HTTP responses in ActivityPub's media types, and errors with a reason.
+
+Errors are JSON (``{"error": reason}``) for servers and scripts, and an HTML
+page for browsers: a person who follows a link to an ActivityPub endpoint
+must not be shown raw JSON.  :func:`error_response` makes the JSON answer;
+:func:`for_client` (applied by ``ActivityPubMiddleware`` to every response)
+turns it into the page ``vox_activity/error.html`` when the request's
+``Accept`` weighs ``text/html`` above JSON
+(:func:`vox_activity.protocol.accept.prefers_html`).
+"""
 
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+from django.utils.html import escape
 
+from vox_activity.protocol.accept import prefers_html
 from vox_activity.protocol.vocabulary import (
     ACTIVITY_JSON,
     AS_NAMESPACE,
     LD_JSON,
     LD_JSON_AS,
 )
+from vox_activity.site import script_prefix
 
 
 def _media_types(header: str) -> list[tuple[str, dict[str, str]]]:
@@ -85,14 +100,82 @@ def no_content(status: int = 204) -> HttpResponse:
     return response
 
 
+#: The error page's template; a site overrides it like any app template
+#: (a ``DIRS`` directory, or an app listed before vox_activity).
+ERROR_TEMPLATE = "vox_activity/error.html"
+
+
+class ErrorResponse(HttpResponse):
+    """A JSON error that remembers its reason, so it can become a page."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(
+            json.dumps({"error": reason}).encode("utf-8"),
+            content_type="application/json",
+            status=status,
+        )
+        self.reason = reason
+
+
 def error_response(status: int, reason: str, **headers: str) -> HttpResponse:
-    """A JSON error: ``{"error": reason}``; tells the client what went wrong."""
-    response = HttpResponse(
-        json.dumps({"error": reason}).encode("utf-8"),
-        content_type="application/json",
-        status=status,
-    )
+    """A JSON error: ``{"error": reason}``; tells the client what went wrong.
+
+    A browser gets an HTML page instead (:func:`for_client`, applied by the
+    middleware).
+    """
+    response = ErrorResponse(status, reason)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
+    patch_vary_headers(response, ("Accept",))
+    return response
+
+
+def wants_html(request: HttpRequest) -> bool:
+    """Does the client weigh ``text/html`` above JSON (a browser)?"""
+    return prefers_html(request.headers.get("Accept"))
+
+
+def for_client(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """``response`` as this client prefers it: an error page for a browser.
+
+    Only errors made by :func:`error_response` change; their status and
+    headers (``Allow``, ``Retry-After``, ``Vary``...) are kept.
+    """
+    if not isinstance(response, ErrorResponse) or not wants_html(request):
+        return response
+    page = error_page(request, response.status_code, response.reason)
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-type", "content-length"):
+            page[name] = value
+    return page
+
+
+def error_page(request: HttpRequest | None, status: int, reason: str) -> HttpResponse:
+    """The HTML page of an error: ``vox_activity/error.html`` with its status.
+
+    The template gets ``status`` (404), ``title`` ("Not Found"), ``reason``
+    and ``home`` (the site's root, script prefix included); a site without
+    Django templates for apps still gets a plain page.
+    """
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    context = {
+        "status": status,
+        "title": title,
+        "reason": reason,
+        "home": script_prefix(),
+    }
+    try:
+        body: str = render_to_string(ERROR_TEMPLATE, context, request)
+    except TemplateDoesNotExist:
+        body = (
+            f"<!doctype html><meta charset=utf-8><title>{status} {escape(title)}"
+            f"</title><h1>{status} {escape(title)}</h1><p>{escape(reason)}</p>"
+        )
+    response = HttpResponse(
+        body, content_type="text/html; charset=utf-8", status=status
+    )
     patch_vary_headers(response, ("Accept",))
     return response

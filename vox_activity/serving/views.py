@@ -20,10 +20,16 @@ from vox_activity.exceptions import Dropped, Refused
 from vox_activity.incoming import pipeline
 from vox_activity.models import Activity, Follow, InboxItem
 from vox_activity.outgoing.documents import actor_document, instance_actor_document
-from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime
-from vox_activity.registration import hook
-from vox_activity.registry import actor_iri, endpoint_iri, registration_for
+from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime, recipients_of
+from vox_activity.registration import Actor, hook
+from vox_activity.registry import (
+    actor_iri,
+    actor_iri_of,
+    endpoint_iri,
+    registration_for,
+)
 from vox_activity.serving import c2s_outbox
+from vox_activity.serving.access import fetch_refusal, may_read
 from vox_activity.serving.paging import collection, collection_page, is_page_request
 from vox_activity.serving.responses import (
     activity_response,
@@ -76,13 +82,13 @@ def receive(request: HttpRequest) -> HttpResponse:
 # --- actor endpoints (dispatched by the middleware) --------------------------
 
 
-def actor_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def actor_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
     return activity_response(actor_document(actor), request)
 
 
-def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def inbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST":
         return receive(request)
     if request.method not in ("GET", "HEAD"):
@@ -97,11 +103,11 @@ def inbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
         return data
 
     items = InboxItem.objects.for_owner(actor).select_related("activity")
-    iri = endpoint_iri(actor_iri(actor), "inbox")
+    iri = endpoint_iri(actor_iri_of(actor), "inbox")
     return _paged(request, iri, items, render, READ_CONTEXT)
 
 
-def outbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def outbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST":
         if not is_owner(request, actor):
             return error_response(403, "Only the owner of this outbox may post to it.")
@@ -116,25 +122,25 @@ def outbox_view(request: HttpRequest, actor: Any) -> HttpResponse:
         data.pop("@context", None)
         return data
 
-    activities = Activity.objects.public().by_actor(actor_iri(actor))
-    iri = endpoint_iri(actor_iri(actor), "outbox")
+    activities = Activity.objects.public().by_actor(actor_iri_of(actor))
+    iri = endpoint_iri(actor_iri_of(actor), "outbox")
     return _paged(request, iri, activities, render)
 
 
-def followers_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def followers_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Accepted followers (actor IRIs), newest first."""
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
-    iri = actor_iri(actor)
+    iri = actor_iri_of(actor)
     rows = Follow.objects.followers_of(iri)
     return _paged(request, endpoint_iri(iri, "followers"), rows, _follower)
 
 
-def following_view(request: HttpRequest, actor: Any) -> HttpResponse:
+def following_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Accepted follows of this actor (the followed IRIs), newest first."""
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
-    iri = actor_iri(actor)
+    iri = actor_iri_of(actor)
     rows = Follow.objects.following_of(iri)
     return _paged(request, endpoint_iri(iri, "following"), rows, _followed)
 
@@ -166,12 +172,18 @@ def activity_view(request: HttpRequest, activity_uuid) -> HttpResponse:
     activity = Activity.objects.filter(uuid=activity_uuid, local=True).first()
     if activity is None:
         return error_response(404, "No such activity.")
-    if not activity.public and not _may_see(request, activity):
-        return error_response(404, "No such activity.")
+    if not _is_local_reader(request, activity):
+        refused = fetch_refusal(request)
+        if refused is not None:
+            return refused
+        if not activity.public and not may_read(
+            request, recipients_of(activity.to_ap()), activity.actor_iri
+        ):
+            return error_response(404, "No such activity.")
     return activity_response(activity.to_ap(), request)
 
 
-def _may_see(request: HttpRequest, activity: Activity) -> bool:
+def _is_local_reader(request: HttpRequest, activity: Activity) -> bool:
     """Is the logged-in user the activity's actor or one of its local recipients?"""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -191,6 +203,9 @@ def instance_actor_view(request: HttpRequest) -> HttpResponse:
 def instance_outbox_view(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
+    refused = fetch_refusal(request)
+    if refused is not None:
+        return refused
     iri = absolute_iri(reverse("vox_activity:instance-outbox"))
     return _paged(request, iri, Activity.objects.none(), lambda row: row)
 

@@ -11,12 +11,14 @@ from django.utils import timezone
 from vox_activity.exceptions import Refused, RemoteActorError
 from vox_activity.incoming.context import Incoming
 from vox_activity.incoming.handlers.base import ActivityHandler
+from vox_activity.incoming.provenance import check_fetched_object
 from vox_activity.incoming.recipients import local_owner_of
 from vox_activity.models import Follow, RemoteActor, StoredObject
-from vox_activity.net.remote_actors import fetch_actor
+from vox_activity.net.remote_actors import fetch_actor, fetch_document
 from vox_activity.protocol.actor_documents import validate_actor
 from vox_activity.protocol.iri import check_iri, same_origin
 from vox_activity.protocol.vocabulary import as_list, iri_of
+from vox_activity.site import local_path
 
 logger = logging.getLogger(__name__)
 
@@ -60,22 +62,52 @@ class CreateHandler(ActivityHandler):
         if self.checks_attribution and authors - {incoming.actor_iri}:
             raise Refused(400, '"object.attributedTo" is not the actor.')
 
+    def prefetch(self, incoming: Incoming) -> None:
+        """A Create of a bare IRI: fetch the object from its own server.
+
+        It is stored as content only once fetched, signed, from its id, and
+        only if it is the actor's (on the actor's server, attributed to the
+        actor); otherwise the Create is refused before anything is stored.
+        """
+        if incoming.embedded_object is not None or incoming.type != "Create":
+            return
+        iri = incoming.object_iri
+        if not iri or local_path(iri) is not None:
+            return
+        if not same_origin(iri, incoming.actor_iri):
+            raise Refused(400, '"object" is not on the actor\'s server.')
+        try:
+            fetched = fetch_document(iri)
+        except RemoteActorError as exc:
+            raise Refused(
+                400, f"The created object could not be fetched from its server: {exc}"
+            ) from exc
+        check_fetched_object(fetched.data, iri, fetched.url)
+        authors = {iri_of(a) for a in as_list(fetched.data.get("attributedTo"))}
+        if authors - {"", incoming.actor_iri}:
+            raise Refused(400, "The created object is not attributed to the actor.")
+        incoming.fetched[iri] = fetched.data
+
     def recipients(self, incoming: Incoming) -> list[str]:
         owner = self.reply_target_owner(incoming)
         return [*super().recipients(incoming), *([owner] if owner else [])]
 
     def reply_target_owner(self, incoming: Incoming) -> str | None:
-        """The local author of the object this one replies to, if any."""
-        obj = incoming.embedded_object
+        """The local author of the object this one replies to, if any.
+
+        A reply reaches her even when she was not addressed (as Mastodon
+        notifies the author of the post replied to).
+        """
+        obj = incoming.object_document()
         if obj is None:
             return None
         parent = iri_of(obj.get("inReplyTo"))
         return local_owner_of(parent) if parent else None
 
     def apply(self, incoming: Incoming) -> None:
-        obj = incoming.embedded_object
+        obj = incoming.object_document()
         if obj is None or not obj.get("id"):
-            return  # by reference: nothing to store
+            return
         StoredObject.objects.store_remote(obj, incoming.actor_iri)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 from vox_activity.exceptions import Refused, RemoteActorError
 from vox_activity.incoming.context import Incoming
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 class LikeHandler(ActivityHandler):
     """A Like (or Dislike): recorded; the liked local object's author is told."""
 
-    types = ("Like", "Dislike")
+    types: ClassVar[tuple[str, ...]] = ("Like", "Dislike")
     requires_object = True
 
 

@@ -41,7 +41,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 
 from vox_activity.models import IRI_MAX_LENGTH, Activity, InboxItem
 from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime, iri_of
@@ -49,7 +49,7 @@ from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime, iri_of
 DEFAULT_BATCH_SIZE = 500
 
 
-def old_models() -> tuple[type, type]:
+def old_models() -> tuple[type[Model], type[Model]]:
     """django-vox's Activity and InboxItem, or a clear error without it."""
     if not apps.is_installed("django_vox"):
         raise CommandError(
@@ -129,6 +129,7 @@ class Command(BaseCommand):
         self.verbosity = options.get("verbosity", 1)
         old_activity, old_inbox_item = old_models()
         user_model = old_inbox_item._meta.get_field("owner").related_model
+        assert isinstance(user_model, type)  # a ForeignKey's model
         self.owner_type = ContentType.objects.get_for_model(user_model)
         self.old_activity, self.old_inbox_item = old_activity, old_inbox_item
         self.counts = dict.fromkeys(
@@ -147,7 +148,7 @@ class Command(BaseCommand):
     def _run(self, batch_size: int) -> None:
         last = None
         while True:
-            rows = self.old_activity.objects.order_by("pk")
+            rows = self.old_activity._default_manager.order_by("pk")
             if last is not None:
                 rows = rows.filter(pk__gt=last)
             batch = list(rows[:batch_size])
@@ -205,7 +206,7 @@ class Command(BaseCommand):
 
     def _copy_inbox_items(self, batch: list[Any], copy_of: dict[Any, int]) -> None:
         timestamps = {old.pk: old.timestamp for old in batch}
-        old_items = self.old_inbox_item.objects.filter(
+        old_items = self.old_inbox_item._default_manager.filter(
             activity_id__in=list(copy_of)
         ).values_list("owner_id", "activity_id", "read_at")
         present = set(

@@ -3,10 +3,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from vox_activity.models import ActorKey
+from vox_activity.profiles import profile_changed
 from vox_activity.registry import (
     actor_for_iri,
     actor_for_path,
-    actor_iri,
+    actor_iri_of,
     instance_actor_iri,
     key_id,
 )
@@ -14,9 +15,10 @@ from vox_activity.registry import (
 
 class Command(BaseCommand):
     help = (
-        "Replace the RSA key pair of a local actor, named by IRI or path "
-        "(/~alice/), or of the instance actor with --instance.  Remote servers "
-        "pick up the new key when a signature stops verifying."
+        "Replace the key pairs of a local actor, named by IRI or path "
+        "(/~alice/), or of the instance actor with --instance.  The actor's "
+        "followers' servers get an Update with the new keys; others pick them "
+        "up when a signature stops verifying."
     )
 
     def add_arguments(self, parser):
@@ -34,5 +36,6 @@ class Command(BaseCommand):
             if owner is None:
                 raise CommandError(f"{actor} is not a local actor.")
             ActorKey.objects.rotate(owner)
-            iri = actor_iri(owner)
+            profile_changed(owner)
+            iri = actor_iri_of(owner)
         self.stdout.write(f"New key {key_id(iri)} (public half in the actor document).")

@@ -15,8 +15,10 @@ from django.utils import timezone
 from vox_activity.models import (
     Activity,
     Delivery,
+    DomainHealth,
     Follow,
     InboxItem,
+    RemoteActor,
     RemoteKey,
     StoredObject,
 )
@@ -25,7 +27,11 @@ from vox_activity.site import site_origin
 
 def state() -> dict:
     now = timezone.now()
-    key_ids = dict(RemoteKey.objects.values_list("actor__iri", "key_id"))
+    key_ids = dict(
+        RemoteKey.objects.filter(purpose="publicKey").values_list(
+            "actor__iri", "key_id"
+        )
+    )
     activities = [
         {
             "pk": row.pk,
@@ -87,8 +93,19 @@ def state() -> dict:
             }
             for item in items.order_by("pk")
         ]
+    servers = {
+        row.domain: row.signature_scheme
+        for row in DomainHealth.objects.order_by("domain")
+    }
+    names = {
+        row.iri: (row.data or {}).get("name")
+        for row in RemoteActor.objects.order_by("iri")
+    }
     return {
         "origin": site_origin(),
+        # The HTTP signature scheme each server accepted (the double knock).
+        "servers": servers,
+        "remote_names": names,
         "follows": follows,
         "activities": activities,
         "deliveries": deliveries,

@@ -15,7 +15,6 @@ backend.  Demo only: the passwords are printed and trivial.
 """
 
 import datetime
-from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -153,40 +152,14 @@ class Command(BaseCommand):
             people = {name: PEOPLE[name] for name in wanted["people"]}
             articles = {slug: ARTICLES[slug] for slug in wanted["articles"]}
             subscriptions, comments, likes = [], [], []
-        created = Counter()
+        self.tally = Tally()
         with transaction.atomic():
-            users = self.seed_users(people, created)
-            self.seed_subscriptions(users, subscriptions, created)
-            self.seed_templates(created)
-            self.seed_content(users, articles, comments, likes, created)
+            users = self.seed_users(people)
+            self.seed_subscriptions(users, subscriptions)
+            self.seed_templates()
+            self.seed_content(users, articles, comments, likes)
         where = f" (instance {instance})" if instance else ""
-        self.stdout.write(f"seed_demo{where}: {self.summary(created)}.")
-
-    @staticmethod
-    def summary(created: Counter) -> str:
-        """What the database holds now, and how much of it this run made."""
-
-        def amount(count, name, new):
-            plural = "" if count == 1 else "s"
-            return f"{count} {name}{plural}" + (f" ({new} new)" if new else "")
-
-        rows = [
-            (get_user_model().objects.count(), "user", "users"),
-            (Subscription.objects.count(), "subscription", "subscriptions"),
-            (
-                Template.objects.filter(backend="activity").count(),
-                "activity template",
-                "templates",
-            ),
-            (Article.objects.count(), "article", "articles"),
-            (Comment.objects.count(), "comment", "comments"),
-            (Like.objects.count(), "like", "likes"),
-        ]
-        issued = created["notifications"]
-        return (
-            ", ".join(amount(count, name, created[key]) for count, name, key in rows)
-            + f"; {issued} notification{'' if issued == 1 else 's'} issued"
-        )
+        self.stdout.write(f"seed_demo{where}: {self.tally}.")
 
     def check_ready(self):
         tables = set(connection.introspection.table_names())
@@ -208,39 +181,43 @@ class Command(BaseCommand):
                 "them after every migrate)."
             )
 
-    def seed_users(self, people, created):
+    def seed_users(self, people):
         user_model = get_user_model()
         username, password = ADMIN
-        if not user_model.objects.filter(username=username).exists():
+        admin = user_model.objects.filter(username=username).first()
+        self.tally.add("user", new=admin is None)
+        if admin is None:
             user_model.objects.create_superuser(username, "admin@example.com", password)
-            created["users"] += 1
             self.stdout.write(
                 f"Created superuser {username!r} with password {password!r} "
                 "(demo only!)."
             )
         users = {}
         for name, (first, last) in people.items():
-            # Staff without permissions, so that the admin's login page (the
-            # site's LOGIN_URL) lets them in; the password is the username.
-            user, new = user_model.objects.get_or_create(
-                username=name,
-                defaults={"first_name": first, "last_name": last, "is_staff": True},
+            # Not staff: they log in on the blog's own login page; only
+            # ``admin`` uses the admin.  The password is the username.
+            user, created = user_model.objects.get_or_create(
+                username=name, defaults={"first_name": first, "last_name": last}
             )
-            if new:
-                created["users"] += 1
+            if created:
                 user.set_password(name)
                 user.save(update_fields=["password"])
+            elif user.is_staff and not user.is_superuser:
+                # Made by an older seed_demo, when the admin was the login page.
+                user.is_staff = False
+                user.save(update_fields=["is_staff"])
+            self.tally.add("user", new=created)
             users[name] = user
         return users
 
-    def seed_subscriptions(self, users, subscriptions, created):
+    def seed_subscriptions(self, users, subscriptions):
         for subscriber, author in subscriptions:
-            _subscription, new = Subscription.objects.get_or_create(
+            _row, new = Subscription.objects.get_or_create(
                 subscriber=users[subscriber], author=users[author]
             )
-            created["subscriptions"] += new
+            self.tally.add("subscription", new=new)
 
-    def seed_templates(self, created):
+    def seed_templates(self):
         for model, codename, recipients, subject, content in TEMPLATES:
             _template, new = Template.objects.get_or_create(
                 notification=notification(model, codename),
@@ -253,11 +230,10 @@ class Command(BaseCommand):
                     "enabled": True,
                 },
             )
-            created["templates"] += new
+            self.tally.add("template", new=new)
 
-    def seed_content(self, users, article_specs, comments, likes, created):
+    def seed_content(self, users, article_specs, comments, likes):
         """Articles, edits, comments and likes; each new one is notified."""
-        issued = 0
         now = timezone.now()
         articles = {}
         for slug, (author, title, body, days_ago) in article_specs.items():
@@ -270,30 +246,51 @@ class Command(BaseCommand):
                     "published": now - datetime.timedelta(days=days_ago),
                 },
             )
+            self.tally.add("article", new=new)
             articles[slug] = article
             if new:
-                created["articles"] += 1
-                notification(Article, "created").issue(article)
-                issued += 1
+                self.issue(Article, "created", article)
                 if slug in EDITS:
                     article.body += EDITS[slug]
                     article.save(update_fields=["body"])
-                    notification(Article, "updated").issue(article)
-                    issued += 1
+                    self.issue(Article, "updated", article)
         for slug, author, body in comments:
             comment, new = Comment.objects.get_or_create(
                 article=articles[slug], author=users[author], body=body
             )
+            self.tally.add("comment", new=new)
             if new:
-                created["comments"] += 1
-                notification(Comment, "created").issue(comment, actor=users[author])
-                issued += 1
+                self.issue(Comment, "created", comment, actor=users[author])
         for username, slug in likes:
             like, new = Like.objects.get_or_create(
                 user=users[username], article=articles[slug]
             )
+            self.tally.add("like", new=new)
             if new:
-                created["likes"] += 1
-                notification(Like, "liked").issue(like, actor=users[username])
-                issued += 1
-        created["notifications"] += issued
+                self.issue(Like, "liked", like, actor=users[username])
+
+    def issue(self, model, codename, instance, **kwargs):
+        notification(model, codename).issue(instance, **kwargs)
+        self.tally.issued += 1
+
+
+class Tally:
+    """What a run found and made: "2 users (1 new), 0 likes, ..."."""
+
+    KINDS = ("user", "subscription", "template", "article", "comment", "like")
+
+    def __init__(self):
+        self.counts = {kind: [0, 0] for kind in self.KINDS}  # [total, new]
+        self.issued = 0
+
+    def add(self, kind, *, new):
+        self.counts[kind][0] += 1
+        self.counts[kind][1] += bool(new)
+
+    def __str__(self):
+        parts = [
+            f"{total} {kind}{'s' * (total != 1)}" + (f" ({new} new)" if new else "")
+            for kind, (total, new) in self.counts.items()
+        ]
+        issued = f"{self.issued} notification{'s' * (self.issued != 1)} issued"
+        return ", ".join([*parts, issued])

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("vox_activity", "0003_signature_scheme"),
+        ("vox_activity", "0009_activity_processing_attempts"),
     ]
 
     operations = [

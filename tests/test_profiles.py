@@ -1,0 +1,109 @@
+"""A local actor's lifecycle (issue 9 E): profile Updates and account Deletes."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.test import Client
+
+from vox_activity.models import Activity, ActorKey, Delivery, Follow, StoredObject
+from vox_activity.net.signing import signing_key_for
+from vox_activity.outgoing.publish import publish
+from vox_activity.profiles import actor_updated, profile_changed
+from vox_activity.protocol.vocabulary import PUBLIC
+
+from .remote_actors import make_remote
+
+AP = "application/activity+json"
+ALICE = "https://testserver/~alice/"
+
+
+def follower(remote, local=ALICE):
+    return Follow.objects.create(
+        actor_iri=remote.iri,
+        object_iri=local,
+        remote_actor=remote.row,
+        state=Follow.State.ACCEPTED,
+    )
+
+
+def deliveries_of(activity_type: str) -> set[str]:
+    return set(
+        Delivery.objects.filter(activity__type=activity_type).values_list(
+            "inbox", flat=True
+        )
+    )
+
+
+def test_a_changed_profile_is_sent_to_the_followers(alice, db):
+    carol = make_remote("carol", "remote.example")
+    follower(carol)
+    alice.first_name = "Alicia"
+    alice.save()
+    profile_changed(alice)
+    (update,) = Activity.objects.filter(type="Update", local=True)
+    assert update.data["object"]["id"] == ALICE
+    assert update.data["object"]["name"] == "Alicia Liddell"
+    assert update.data["object"]["publicKey"]["id"] == ALICE + "#main-key"
+    assert deliveries_of("Update") == {"https://remote.example/inbox"}
+
+
+def test_the_signal_sends_the_update_too(alice, db):
+    follower(make_remote("carol", "remote.example"))
+    actor_updated.send(sender=type(alice), instance=alice)
+    assert Activity.objects.filter(type="Update", local=True).count() == 1
+
+
+def test_a_key_rotation_is_announced(alice, db):
+    follower(make_remote("carol", "remote.example"))
+    before = ActorKey.objects.for_actor(alice).public_key_pem
+    call_command("vox_activity_rotate_key", "/~alice/", stdout=None)
+    (update,) = Activity.objects.filter(type="Update", local=True)
+    announced = update.data["object"]["publicKey"]["publicKeyPem"]
+    assert announced == ActorKey.objects.for_actor(alice).public_key_pem != before
+
+
+def test_a_deleted_actor_says_so_to_everyone_who_knows_it(alice, db):
+    carol = make_remote("carol", "remote.example")
+    dave = make_remote("dave", "elsewhere.example", key=1, shared_inbox=False)
+    erin = make_remote("erin", "third.example", key=2)
+    follower(carol)  # carol follows alice
+    Follow.objects.create(  # alice follows dave
+        actor_iri=ALICE,
+        object_iri=dave.iri,
+        remote_actor=dave.row,
+        state=Follow.State.ACCEPTED,
+    )
+    publish({"type": "Like", "actor": ALICE, "object": "x", "to": [erin.iri]})
+    key = ActorKey.objects.for_actor(alice).private_key_pem
+
+    alice.delete()
+
+    (delete,) = Activity.objects.filter(type="Delete", local=True)
+    assert (delete.data["actor"], delete.data["object"]) == (ALICE, ALICE)
+    assert delete.data["to"] == [PUBLIC]
+    assert deliveries_of("Delete") == {
+        "https://remote.example/inbox",
+        dave.document["inbox"],
+        "https://third.example/inbox",
+    }
+    # Signed with her own key, though her row is gone.
+    signing = signing_key_for(ALICE)
+    assert (signing.key_id, signing.private_key_pem) == (ALICE + "#main-key", key)
+    assert not Follow.objects.exists()
+    tombstone = StoredObject.objects.get(iri=ALICE)
+    assert (tombstone.type, tombstone.deleted_at is not None) == ("Person", True)
+
+
+def test_a_deleted_actor_answers_410_with_a_tombstone(alice, db):
+    alice.delete()
+    response = Client().get("/~alice/", HTTP_ACCEPT=AP)
+    assert response.status_code == 410
+    document = response.json()
+    assert (document["type"], document["formerType"]) == ("Tombstone", "Person")
+    finger = Client().get("/.well-known/webfinger?resource=acct:alice@testserver")
+    assert finger.status_code == 404
+
+
+def test_deleting_other_rows_sends_nothing(alice, article, db):
+    article.delete()
+    assert not Activity.objects.filter(type="Delete").exists()
