@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from vox_activity.models.activity import Activity
 from vox_activity.models.fields import IriField
 
+__all__ = ["Delivery", "DeliveryQuerySet", "DomainHealth"]
+
 
 class DeliveryQuerySet(models.QuerySet):
     def pending(self) -> DeliveryQuerySet:

@@ -42,6 +42,22 @@ from vox_activity.protocol.vocabulary import ACTIVITY_JSON, PUBLIC
 from vox_activity.registry import actor_for_path, actor_iri, split_endpoint
 from vox_activity.site import local_path
 
+__all__ = [
+    "ATTEMPT_LEASE",
+    "PERMANENT_HTTP_ERRORS",
+    "attempt_delivery",
+    "claim",
+    "enqueue_due",
+    "enqueue_many",
+    "plan_inboxes",
+    "prepare_remote_delivery",
+    "record",
+    "record_domain_failure",
+    "record_domain_success",
+    "remote_actor_addresses",
+    "schedule_remote_delivery",
+]
+
 logger = logging.getLogger(__name__)
 
 #: Errors that no retry can fix: a refused or malformed address, a redirect

@@ -17,6 +17,8 @@ from django.utils import timezone
 from vox_activity.compat import tasks_module
 from vox_activity.conf import get_setting
 
+__all__ = ["deliver", "enqueue_delivery"]
+
 _tasks = tasks_module()
 
 

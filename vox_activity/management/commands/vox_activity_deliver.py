@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand
 from vox_activity.models import Delivery
 from vox_activity.outgoing.delivery import attempt_delivery, enqueue_due
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = "Enqueue (or --run) every pending delivery whose next attempt is due."
