@@ -13,7 +13,16 @@ from vox_activity.diagnostics import Finding, Level
 from vox_activity.management.commands.vox_activity_check import finding_lines
 
 from .fediverse import Fediverse, Reply
+from .settings import SUITE_VOX_ACTIVITY
 from .test_diagnostics import add
+
+#: The diagnostics judge key sizes (below 2048 bits is a warning): real ones.
+REAL_KEYS = {**SUITE_VOX_ACTIVITY, "KEY_SIZE": 2048}
+
+
+@pytest.fixture(autouse=True)
+def real_key_size(settings):
+    settings.VOX_ACTIVITY = {**settings.VOX_ACTIVITY, "KEY_SIZE": 2048}
 
 
 def check(*args):
@@ -31,7 +40,7 @@ def check(*args):
 @pytest.fixture
 def server(httpsig, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **REAL_KEYS,
         "ALLOW_PRIVATE_ADDRESSES": True,
     }
     settings.SITE_SSL = False
@@ -85,7 +94,7 @@ def test_a_failure_prints_its_hint_and_exits_1(server):
 def unreachable_site(settings):
     settings.SITE_DOMAIN = "127.0.0.1:9"
     settings.SITE_SSL = True
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync"}
+    settings.VOX_ACTIVITY = {**REAL_KEYS}
 
 
 @pytest.mark.django_db

@@ -35,6 +35,7 @@ START_TIMEOUT = 300  # migrate, seed and start both instances, on a busy machine
 STOP_TIMEOUT = 120
 
 pytestmark = [
+    pytest.mark.e2e,
     pytest.mark.demo_process,
     pytest.mark.skipif(
         not sys.platform.startswith("linux"), reason="reads /proc; Linux only"

@@ -30,6 +30,16 @@ from vox_activity.diagnostics.validation import problems
 from vox_activity.net import http as vox_http
 
 from .fediverse import AP, AS_CONTEXT, Fediverse, Reply, closed_port, json_reply
+from .settings import SUITE_VOX_ACTIVITY
+
+#: The diagnostics judge key sizes (below 2048 bits is a warning): real ones.
+REAL_KEYS = {**SUITE_VOX_ACTIVITY, "KEY_SIZE": 2048}
+
+
+@pytest.fixture(autouse=True)
+def real_key_size(settings):
+    settings.VOX_ACTIVITY = {**settings.VOX_ACTIVITY, "KEY_SIZE": 2048}
+
 
 DATA = Path(__file__).parent / "data"
 PEM = (DATA / "test_only_rsa_public.pem").read_text()
@@ -59,7 +69,7 @@ def not_ok(findings):
 @pytest.fixture
 def fediverse(httpsig, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **REAL_KEYS,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "HTTP_CONNECT_TIMEOUT": 0.5,
         "HTTP_READ_TIMEOUT": 0.5,
@@ -334,7 +344,7 @@ def test_unusable_fetches(server, reply, code):
 @pytest.mark.django_db
 def test_private_address_guard(server, settings):
     iri = add(server)
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync"}
+    settings.VOX_ACTIVITY = {**REAL_KEYS}
     findings = list(check_actor(iri))
     assert codes(findings) == ["fetch.blocked"]
     assert 'VOX_ACTIVITY["ALLOW_PRIVATE_ADDRESSES"]' in findings[0].hint
@@ -601,7 +611,7 @@ def unreachable_site(settings):
     """A site whose origin cannot be reached over HTTP from the test."""
     settings.SITE_DOMAIN = "127.0.0.1:9"  # a literal address: no DNS; refused
     settings.SITE_SSL = True
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync"}
+    settings.VOX_ACTIVITY = {**REAL_KEYS}
 
 
 GOOD_LOCAL = [
@@ -685,7 +695,7 @@ def test_local_actor_over_http(live_server, hang_up, settings, alice):
     settings.SITE_DOMAIN = urlsplit(live_server.url).netloc
     settings.SITE_SSL = False
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **REAL_KEYS,
         "ALLOW_PRIVATE_ADDRESSES": True,
     }
     findings = list(check_actor("/~alice/"))

@@ -30,6 +30,8 @@ from vox_activity.incoming.handlers import (
 from vox_activity.models import Activity, Follow, InboxItem, RemoteActor
 from vox_activity.outgoing.publish import publish
 
+from .settings import SUITE_VOX_ACTIVITY
+
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
@@ -39,7 +41,7 @@ EMOJI_REACT = "tests.emoji_reactions.EmojiReactHandler"
 
 def handlers(settings, **overrides) -> None:
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": None,
         "INBOX_HANDLERS": overrides,
     }

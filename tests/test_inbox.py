@@ -57,6 +57,7 @@ from .remote_actors import (
     signed_extras,
     uncached_remote,
 )
+from .settings import SUITE_VOX_ACTIVITY
 
 ALICE = f"{SITE}/~alice/"
 BOB = f"{SITE}/~bob/"
@@ -418,7 +419,7 @@ def test_refused_requests_write_nothing(
 
 @pytest.mark.parametrize("path", INBOXES)
 def test_body_over_max_body_size_is_413(client, alice, carol, settings, path):
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "MAX_BODY_SIZE": 400}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "MAX_BODY_SIZE": 400}
     before = row_counts()
     big = carol.activity("Like", ARTICLE, summary="x" * 500)
     response = post_signed(client, path, big, carol)

@@ -27,6 +27,7 @@ from vox_activity.protocol.cavage import sign_request
 from vox_activity.protocol.vocabulary import PUBLIC
 
 from .remote_actors import make_remote, post_signed, row_counts
+from .settings import SUITE_VOX_ACTIVITY
 
 AP = "application/activity+json"
 SITE = "https://testserver"
@@ -258,7 +259,7 @@ def signed_get(path, remote):
 
 def test_authorized_fetch_serves_signed_requests_only(alice, carol, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": None,
         "AUTHORIZED_FETCH": True,
     }

@@ -36,6 +36,8 @@ from vox_activity.protocol.proofs import (
     with_data_integrity_context,
 )
 
+from .settings import SUITE_VOX_ACTIVITY
+
 DATA = Path(__file__).parent / "data"
 W3C = json.loads((DATA / "eddsa-jcs-2022-w3c.json").read_text())
 FEP = json.loads((DATA / "fep-8b32.json").read_text())
@@ -643,7 +645,7 @@ def test_proof_from_the_future_is_refused():
 
 
 def test_skew_is_a_setting(settings):
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "SIGNATURE_MAX_SKEW": 60}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "SIGNATURE_MAX_SKEW": 60}
     signed = signed_fep_document()
     verify_proof(signed, W3C_PUBLIC, now=CREATED - timedelta(seconds=59))
     with pytest.raises(SignatureError, match="created in the future"):

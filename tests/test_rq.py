@@ -32,6 +32,9 @@ from testsite.redis_server import DATABASES, RedisError, RedisServer
 from .fediverse import AP, Fediverse, RemoteServer, Reply
 from .redis_fixture import redis_server, unavailable  # noqa: F401 - the fixture
 
+#: Real processes (workers, servers, a project run in a subprocess): slow.
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 60  # seconds per awaited outcome (a loaded 2-core machine)
 ALICE_PATH = "/~alice/"
 

@@ -29,6 +29,8 @@ from vox_activity.protocol.cavage import (
     verify_request,
 )
 
+from .settings import SUITE_VOX_ACTIVITY
+
 DATA = Path(__file__).parent / "data"
 PRIVATE = (DATA / "test_only_rsa_private.pem").read_text()
 PUBLIC = (DATA / "test_only_rsa_public.pem").read_text()
@@ -627,7 +629,7 @@ def test_max_skew_argument_narrows_the_window():
 def test_max_skew_setting_is_read_at_call_time(settings):
     headers = sign_post()
     verify_post(headers, now=NOW + timedelta(seconds=600))
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "SIGNATURE_MAX_SKEW": 300}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "SIGNATURE_MAX_SKEW": 300}
     reason = reason_of(verify_post, headers, now=NOW + timedelta(seconds=600))
     assert reason == "Date is too old"
 

@@ -47,6 +47,8 @@ from vox_activity.net.budget import fetch_slot, request_budget
 from vox_activity.net.signing import signing_key_for
 from vox_activity.protocol.cavage import sign_request
 
+from .settings import SUITE_VOX_ACTIVITY
+
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
@@ -184,7 +186,7 @@ def loopback(settings, monkeypatch, db):
     """Real requests to loopback; ``*.example`` names resolve to 127.0.0.1,
     so one server can stand for many hosts."""
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,
@@ -293,7 +295,7 @@ def test_a_host_that_timed_out_is_not_asked_again_while_answering(
 def test_one_deadline_bounds_every_fetch_of_a_request(loopback, settings):
     """The client alone would wait 30 s (HTTP_TOTAL_TIMEOUT) for a trickle."""
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         **settings.VOX_ACTIVITY,
         "HTTP_TOTAL_TIMEOUT": 30.0,
         "HTTP_READ_TIMEOUT": 10.0,
@@ -361,7 +363,7 @@ NOW = 60 * 16_666_667 + 20.0
 @pytest.fixture
 def limited(settings, monkeypatch):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": 3,
         "INBOX_RATE_WINDOW": 60,
     }
@@ -429,7 +431,7 @@ def test_over_the_limit_nothing_is_fetched(client, alice, limited, no_network):
 
 
 def test_the_limit_is_off_when_unset(client, alice, settings, no_network):
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "INBOX_RATE_LIMIT": None}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "INBOX_RATE_LIMIT": None}
     carol = make_remote("carol")
     for _ in range(5):
         assert post_signed(client, SHARED, like(carol), carol).status_code == 202

@@ -35,6 +35,8 @@ from vox_activity.incoming.handlers import LikeHandler
 from vox_activity.net import http
 from vox_activity.net.transactions import in_transaction
 
+from .settings import SUITE_VOX_ACTIVITY
+
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
@@ -43,7 +45,7 @@ SHARED = "/activitypub/inbox"
 @pytest.fixture
 def server(httpsig, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
     }
@@ -150,7 +152,7 @@ class RefusingLikeHandler(LikeHandler):
 
 def test_refused_headers_from_a_handler_reach_the_response(client, alice, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": None,
         "INBOX_HANDLERS": {"Like": f"{__name__}.RefusingLikeHandler"},
     }

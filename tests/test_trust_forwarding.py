@@ -23,6 +23,8 @@ from vox_activity.protocol import rfc9421
 from vox_activity.protocol.multikey import multikey
 from vox_activity.protocol.proofs import create_proof
 
+from .settings import SUITE_VOX_ACTIVITY
+
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
@@ -89,7 +91,7 @@ def test_an_old_rfc9421_signature_is_401(client, alice):
 @pytest.fixture
 def fediverse(httpsig, settings, db):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,

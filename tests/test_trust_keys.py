@@ -25,6 +25,8 @@ from vox_activity.models import Activity, ActorKey, Follow, RemoteActor, RemoteK
 from vox_activity.net.remote_actors import ensure_actors
 from vox_activity.protocol.actor_documents import KeyFields
 
+from .settings import SUITE_VOX_ACTIVITY
+
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
@@ -33,7 +35,7 @@ SHARED = "/activitypub/inbox"
 @pytest.fixture
 def fediverse(httpsig, settings, db):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,

@@ -34,6 +34,8 @@ from vox_activity.outgoing.documents import key_id
 from vox_activity.outgoing.publish import publish
 from vox_activity.registry import instance_actor_iri
 
+from .settings import SUITE_VOX_ACTIVITY
+
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
@@ -46,7 +48,7 @@ ELSEWHERE = "https://elsewhere.example"
 @pytest.fixture
 def fediverse(httpsig, settings, db, client):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,
