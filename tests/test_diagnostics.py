@@ -29,8 +29,9 @@ from vox_activity.diagnostics.probe import clock_skew, read_answer
 from vox_activity.diagnostics.validation import problems
 from vox_activity.net import http as vox_http
 
-from .fediverse import AP, AS_CONTEXT, Fediverse, Reply, closed_port, json_reply
+from .fediverse import Fediverse, Reply, closed_port, json_reply
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, AS_CONTEXT
 
 #: The diagnostics judge key sizes (below 2048 bits is a warning): real ones.
 REAL_KEYS = {**SUITE_VOX_ACTIVITY, "KEY_SIZE": 2048}

@@ -11,14 +11,6 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.emoji_reactions import (
-    EmojiReactHandler,
-    emoji_reaction_received,
-    is_one_emoji,
-    reaction_counts,
-)
-from tests.remote_actors import make_remote, post_signed
-from tests.trust_support import HandlerSpy, SignalLog, table_counts
 from testsite.blog.models import Article
 from vox_activity.incoming.handlers import (
     DEFAULT_HANDLERS,
@@ -30,7 +22,15 @@ from vox_activity.incoming.handlers import (
 from vox_activity.models import Activity, Follow, InboxItem, RemoteActor
 from vox_activity.outgoing.publish import publish
 
+from .emoji_reactions import (
+    EmojiReactHandler,
+    emoji_reaction_received,
+    is_one_emoji,
+    reaction_counts,
+)
 from .settings import SUITE_VOX_ACTIVITY
+from .support.records import HandlerSpy, SignalLog, table_counts
+from .support.remote_actors import make_remote, post_signed
 
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"

@@ -19,7 +19,7 @@ from testsite import urls as site_urls
 from testsite.blog.models import Article
 from vox_activity.models import Activity, InboxItem
 
-from .conftest import notification
+from .support.local_site import notification
 
 SITE = "https://testserver"
 WHEN = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)

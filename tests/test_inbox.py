@@ -43,9 +43,10 @@ from vox_activity.net import http
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .remote_actors import (
-    AP,
-    SITE,
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, SITE
+from .support.records import row_counts
+from .support.remote_actors import (
     Remote,
     a_while_ago,
     body_of,
@@ -53,11 +54,9 @@ from .remote_actors import (
     post_signed,
     private_key,
     public_key,
-    row_counts,
     signed_extras,
     uncached_remote,
 )
-from .settings import SUITE_VOX_ACTIVITY
 
 ALICE = f"{SITE}/~alice/"
 BOB = f"{SITE}/~bob/"

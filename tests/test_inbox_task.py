@@ -19,8 +19,8 @@ from vox_activity.incoming.tasks import enqueue_unprocessed, process_inbox
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
 from vox_activity.protocol import cavage
 
-from .remote_actors import make_remote, post_signed, row_counts
-from .trust_support import SignalLog
+from .support.records import SignalLog, row_counts
+from .support.remote_actors import make_remote, post_signed
 
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
@@ -38,11 +38,6 @@ def task_mode(settings):
     backend = module.task_backends["default"]
     backend.clear()
     return backend
-
-
-@pytest.fixture
-def carol(db):
-    return make_remote("carol", "remote.example")
 
 
 def run_tasks(backend) -> list:

@@ -11,7 +11,7 @@ from vox_activity.outgoing.publish import publish
 from vox_activity.profiles import actor_updated, profile_changed
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .remote_actors import make_remote
+from .support.remote_actors import make_remote
 
 AP = "application/activity+json"
 ALICE = "https://testserver/~alice/"

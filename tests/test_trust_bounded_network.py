@@ -34,9 +34,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.fediverse import Fediverse
-from tests.remote_actors import AP, body_of, make_remote, post_signed, private_key
-from tests.trust_support import Gauge, TrickleServer, table_counts
 from testsite.cluster import MANAGE, ROOT, Instance, free_port, stop_process
 from testsite.cluster import wait_for_port as listening
 from vox_activity.exceptions import HttpError
@@ -47,7 +44,12 @@ from vox_activity.net.budget import fetch_slot, request_budget
 from vox_activity.net.signing import signing_key_for
 from vox_activity.protocol.cavage import sign_request
 
+from .fediverse import Fediverse
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP
+from .support.records import table_counts
+from .support.remote_actors import body_of, make_remote, post_signed, private_key
+from .support.slow_servers import Gauge, TrickleServer
 
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
@@ -370,24 +372,12 @@ def limited(settings, monkeypatch):
     monkeypatch.setattr(throttle, "time", types.SimpleNamespace(time=lambda: NOW))
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    calls: list[str] = []
-
-    def refuse(method, url, **kwargs):
-        calls.append(url)
-        raise http.ConnectError("offline in this test", url=url)
-
-    monkeypatch.setattr(http, "request", refuse)
-    return calls
-
-
 def like(sender) -> dict:
     return sender.activity("Like", ALICE)
 
 
 def test_over_the_limit_a_server_gets_429_with_retry_after(
-    client, alice, limited, no_network
+    client, alice, limited, unreachable
 ):
     carol = make_remote("carol")
     for _ in range(3):
@@ -401,7 +391,7 @@ def test_over_the_limit_a_server_gets_429_with_retry_after(
 
 
 def test_the_limit_counts_per_key_host_and_client_address(
-    client, alice, limited, no_network
+    client, alice, limited, unreachable
 ):
     carol = make_remote("carol")
     dave = make_remote("dave", key=1)  # carol's server
@@ -418,7 +408,7 @@ def test_the_limit_counts_per_key_host_and_client_address(
     )
 
 
-def test_over_the_limit_nothing_is_fetched(client, alice, limited, no_network):
+def test_over_the_limit_nothing_is_fetched(client, alice, limited, unreachable):
     """An unknown keyId over the limit costs no fetch: 429 comes first."""
     carol = make_remote("carol")
     for _ in range(3):
@@ -427,10 +417,10 @@ def test_over_the_limit_nothing_is_fetched(client, alice, limited, no_network):
     stranger.row.keys.all().delete()
     response = post_signed(client, SHARED, like(stranger), stranger)
     assert response.status_code == 429
-    assert no_network == []
+    assert unreachable.requests == []
 
 
-def test_the_limit_is_off_when_unset(client, alice, settings, no_network):
+def test_the_limit_is_off_when_unset(client, alice, settings, unreachable):
     settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "INBOX_RATE_LIMIT": None}
     carol = make_remote("carol")
     for _ in range(5):

@@ -15,15 +15,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.fediverse import Fediverse
-from tests.remote_actors import AP, body_of, make_remote, post_signed
-from tests.trust_support import SignalLog, served_actor, stored_counts, table_counts
 from vox_activity.models import Activity, ActorKey, RemoteKey
 from vox_activity.protocol import rfc9421
 from vox_activity.protocol.multikey import multikey
 from vox_activity.protocol.proofs import create_proof
 
+from .fediverse import Fediverse
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP
+from .support.records import SignalLog, stored_counts, table_counts
+from .support.remote_actors import body_of, make_remote, post_signed, served_actor
 
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"

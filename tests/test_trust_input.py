@@ -24,18 +24,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.remote_actors import (
-    AP,
-    make_remote,
-    post_signed,
-    private_key,
-)
-from tests.trust_support import table_counts
 from vox_activity.models import Activity, ActorKey, InboxItem, StoredObject
-from vox_activity.net import http
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.cavage import sign_request
 from vox_activity.protocol.vocabulary import PUBLIC
+
+from .support.constants import AP
+from .support.records import table_counts
+from .support.remote_actors import post_signed, private_key
 
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
@@ -73,22 +69,8 @@ HOSTILE_IRIS = {
 NUL_REFUSED = "NUL characters"
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """Every outbound request fails, as when the network is down."""
-    attempts: list[str] = []
-
-    def fetch(method, url, **kwargs):
-        attempts.append(url)
-        raise http.ConnectError(f"{url}: offline in this test", url=url)
-
-    monkeypatch.setattr(http, "request", fetch)
-    return attempts
-
-
-@pytest.fixture
-def carol(db):
-    return make_remote("carol")
+#: Every outbound request fails, as when the network is down.
+pytestmark = pytest.mark.usefixtures("unreachable")
 
 
 def error_of(response) -> str:
@@ -218,7 +200,7 @@ def signature_with_key_id(key_id) -> str:
     "kind", [k for k, v in HOSTILE_IRIS.items() if '"' not in str(v)]
 )
 def test_a_hostile_key_id_is_401_naming_it_and_fetches_nothing(
-    client, alice, carol, offline, kind
+    client, alice, carol, unreachable, kind
 ):
     key_id = str(HOSTILE_IRIS[kind]).replace("\r\n", "")
     before = table_counts()
@@ -231,7 +213,7 @@ def test_a_hostile_key_id_is_401_naming_it_and_fetches_nothing(
     )
     assert response.status_code == 401, response.content
     assert "keyId" in error_of(response) or "Signature header" in error_of(response)
-    assert offline == []
+    assert unreachable.requests == []
     assert table_counts() == before
 
 

@@ -20,9 +20,6 @@ import json
 
 import pytest
 
-from tests.fediverse import Fediverse, closed_port, json_reply
-from tests.remote_actors import make_remote, post_signed
-from tests.trust_support import HandlerSpy, SignalLog, stored_counts, table_counts
 from vox_activity.models import (
     Activity,
     ActorKey,
@@ -34,7 +31,10 @@ from vox_activity.outgoing.documents import key_id
 from vox_activity.outgoing.publish import publish
 from vox_activity.registry import instance_actor_iri
 
+from .fediverse import Fediverse, closed_port, json_reply
 from .settings import SUITE_VOX_ACTIVITY
+from .support.records import HandlerSpy, SignalLog, stored_counts, table_counts
+from .support.remote_actors import make_remote, post_signed
 
 SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
