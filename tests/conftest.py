@@ -6,15 +6,16 @@
 * remote actors: ``carol`` and ``dave`` on remote.example, ``erin`` on
   other.example, cached with keys the test holds (a module may define its
   own ``carol`` where she needs more, as pytest lets a closer fixture win);
-* the network: ``remote_web``, the in-process fake of other servers;
+* the network: ``remote_web``, the in-process fake of other servers, and
+  its two modes as fixtures, ``offline`` and ``unreachable``;
 * tasks: ``dummy_tasks``, a backend that records and runs nothing;
-* observers: ``received`` (every vox_activity signal), ``httpsig`` (the
-  independent verifier);
+* signatures: ``httpsig`` (the independent verifier), ``other_private_key``;
+* observers: ``received`` (every vox_activity signal);
 * services: ``redis_server`` for the RQ tests.
 
-Every module still sees this one: ``AP``, ``LD`` and ``notification`` are
-imported here only for ``test_federation_out.py``, which imports them from
-conftest until it is split (they live in ``tests/support/``).
+``AP`` and ``LD`` are imported here only because ``test_federation_out.py``
+still imports them (and ``notification``) from conftest; once it imports
+them from ``tests/support/``, that import goes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from vox_activity.compat import tasks_module
 from vox_activity.models.remote import forget_blocked_domains
 from vox_activity.net import http
 from vox_activity.net.signing import forget_signing_keys
+from vox_activity.protocol.cavage import generate_private_key_pem
 
 from .support.constants import AP, LD  # noqa: F401 - for test_federation_out.py
 from .support.local_site import APClient, notification
@@ -215,6 +217,12 @@ def received() -> Iterator[SignalLog]:
     log = SignalLog()
     yield log
     log.disconnect()
+
+
+@pytest.fixture(scope="session")
+def other_private_key() -> str:
+    """An RSA private key no actor has: what it signs must not verify."""
+    return generate_private_key_pem()
 
 
 @pytest.fixture
