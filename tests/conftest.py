@@ -9,7 +9,8 @@
 * the network: ``remote_web``, the in-process fake of other servers, and
   its two modes as fixtures, ``offline`` and ``unreachable``;
 * tasks: ``dummy_tasks``, a backend that records and runs nothing;
-* signatures: ``httpsig`` (the independent verifier), ``other_private_key``;
+* keys and signatures: ``real_key_size``, ``other_private_key``, ``httpsig``
+  (the independent verifier);
 * observers: ``received`` (every vox_activity signal);
 * services: ``redis_server`` for the RQ tests.
 
@@ -217,6 +218,15 @@ def received() -> Iterator[SignalLog]:
     log = SignalLog()
     yield log
     log.disconnect()
+
+
+@pytest.fixture
+def real_key_size(settings):
+    """Our actors get 2048-bit keys, not the suite's 1024 (tests/settings.py).
+
+    For the tests that judge key sizes (the diagnostics warn below 2048).
+    """
+    settings.VOX_ACTIVITY = {**settings.VOX_ACTIVITY, "KEY_SIZE": 2048}
 
 
 @pytest.fixture(scope="session")
