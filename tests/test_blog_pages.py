@@ -1,8 +1,8 @@
 """The demo blog's pages as a federated blog: people, reactions, reader, inbox.
 
 Remote activities arrive the real way, as signed POSTs through the inbox
-pipeline (``tests/support/remote_actors.py``); nothing reaches the network, and tasks
-(the Accept a follow answers with) are only recorded.  What other servers
+pipeline (``tests/support/remote_actors.py``); nothing reaches the network,
+and tasks (the Accept a follow answers with) are only recorded.  What other servers
 sent is hostile here: names with markup, ``javascript:`` links, scripts and
 event handlers in content.  The pages must show it as text or sanitised
 HTML, never run it.

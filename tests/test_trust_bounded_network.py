@@ -13,7 +13,7 @@ sender (``INBOX_RATE_LIMIT``): 429 with ``Retry-After`` beyond the limit.
 
 The first test runs the demo site in a real multi-threaded server
 (waitress, 4 threads) in a subprocess; the others use the HTTP client for
-real against hostile servers on loopback (``tests.trust_support``).  The
+real against hostile servers on loopback (``tests/support/slow_servers.py``).  The
 times asserted are loose liveness bounds (seconds against tens of seconds),
 never benchmarks.
 """

@@ -9,7 +9,7 @@ that fails.  Before the redesign, an ``Announce`` (or a ``Create`` whose
 ``object`` was a list) embedding a post "by" someone else was stored and
 shown as sent: anyone could put words in anyone's mouth.
 
-The announcing actors are cached rows (``tests.remote_actors``); the servers
+The announcing actors are cached rows (``tests/support/remote_actors.py``); the servers
 whose posts are announced are fake servers on loopback, fetched over real
 HTTP.
 """
