@@ -141,6 +141,7 @@ def post_from_thread(url: str, body: bytes, headers: dict[str, str], out: list):
         out.append(repr(error))
 
 
+@pytest.mark.e2e  # a real server process, and trickles of seconds
 def test_posts_with_trickling_key_servers_leave_the_site_responsive(running_site):
     """8 concurrent POSTs whose keyId servers send a byte every 3 s, on 8
     different hosts (127.0.0.2-9): a GET / on the same 4-thread server still
