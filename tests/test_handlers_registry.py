@@ -29,10 +29,10 @@ from .emoji_reactions import (
     reaction_counts,
 )
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import SITE
 from .support.records import HandlerSpy, table_counts
 from .support.remote_actors import make_remote, post_signed
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
 SHARED = "/activitypub/inbox"

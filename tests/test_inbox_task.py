@@ -18,10 +18,10 @@ from vox_activity.incoming.tasks import enqueue_unprocessed, process_inbox
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
 from vox_activity.protocol import cavage
 
+from .support.constants import SITE
 from .support.records import SignalLog, row_counts
 from .support.remote_actors import make_remote, post_signed
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ALICE_INBOX = "/~alice/inbox"
 SHARED = "/activitypub/inbox"

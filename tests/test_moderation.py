@@ -26,11 +26,10 @@ from vox_activity.protocol.cavage import sign_request
 from vox_activity.protocol.vocabulary import PUBLIC
 
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, SITE
 from .support.records import row_counts
 from .support.remote_actors import post_signed
 
-AP = "application/activity+json"
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 BOB = f"{SITE}/~bob/"
 SHARED = "/activitypub/inbox"

@@ -17,12 +17,11 @@ from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.cavage import sign_request
 from vox_activity.protocol.vocabulary import PUBLIC, to_json
 
+from .support.constants import AP, SITE
 from .support.local_site import notification
 from .support.records import row_counts
 from .support.remote_actors import make_remote, post_signed
 
-AP = "application/activity+json"
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
 SHARED = "/activitypub/inbox"

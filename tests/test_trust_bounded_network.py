@@ -46,12 +46,11 @@ from vox_activity.protocol.cavage import sign_request
 
 from .fediverse import Fediverse
 from .settings import SUITE_VOX_ACTIVITY
-from .support.constants import AP
+from .support.constants import AP, SITE
 from .support.records import table_counts
 from .support.remote_actors import body_of, make_remote, post_signed, private_key
 from .support.slow_servers import Gauge, TrickleServer
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 

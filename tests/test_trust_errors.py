@@ -34,10 +34,10 @@ from vox_activity.net.transactions import in_transaction
 
 from .fediverse import Fediverse
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import SITE
 from .support.records import table_counts
 from .support.remote_actors import make_remote, post_signed
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 

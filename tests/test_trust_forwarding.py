@@ -22,11 +22,10 @@ from vox_activity.protocol.proofs import create_proof
 
 from .fediverse import Fediverse
 from .settings import SUITE_VOX_ACTIVITY
-from .support.constants import AP
+from .support.constants import AP, SITE
 from .support.records import stored_counts, table_counts
 from .support.remote_actors import body_of, make_remote, post_signed, served_actor
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 

@@ -24,11 +24,10 @@ from vox_activity.protocol.actor_documents import KeyFields
 
 from .fediverse import Fediverse, json_reply
 from .settings import SUITE_VOX_ACTIVITY
-from .support.constants import AS_CONTEXT, SECURITY_CONTEXT
+from .support.constants import AS_CONTEXT, SECURITY_CONTEXT, SITE
 from .support.records import table_counts
 from .support.remote_actors import post_signed, public_key, served_actor
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 

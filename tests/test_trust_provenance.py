@@ -33,10 +33,10 @@ from vox_activity.registry import instance_actor_iri
 
 from .fediverse import Fediverse, closed_port, json_reply
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import SITE
 from .support.records import HandlerSpy, SignalLog, stored_counts, table_counts
 from .support.remote_actors import make_remote, post_signed
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
 SHARED = "/activitypub/inbox"
