@@ -1,4 +1,4 @@
-"""Services some tests need from the machine (Redis, a browser): skip or fail."""
+"""Services some tests need from the machine (Redis): skip them, or fail in CI."""
 
 from __future__ import annotations
 
