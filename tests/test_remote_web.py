@@ -18,6 +18,7 @@ from vox_activity.net.remote_actors import fetch_actor
 
 from .support.constants import AP
 from .support.remote_actors import uncached_remote
+from .support.remote_web import ANY_URL
 
 URL = "https://remote.example/notes/1"
 
@@ -47,6 +48,16 @@ def test_an_answer_served_once_comes_before_the_standing_one(remote_web):
     remote_web.serve(URL, status=503, once=True)
     remote_web.serve(URL, {"id": URL})
     assert [http.get(URL).status_code for _ in range(3)] == [503, 200, 200]
+
+
+def test_any_url_answers_what_has_no_answer_of_its_own(remote_web):
+    remote_web.offline()
+    remote_web.serve(ANY_URL, status=202)
+    remote_web.serve(ANY_URL, status=503, once=True)
+    remote_web.serve(URL, status=410)
+    other = "https://other.example/inbox"
+    statuses = [http.post(url, b"{}").status_code for url in (other, URL, other)]
+    assert statuses == [503, 410, 202]
 
 
 def test_every_request_is_recorded_with_its_method_headers_and_body(remote_web):

@@ -12,7 +12,10 @@ are the ones "sent".
 
 * ``serve(url, document)`` answers ``url`` with a JSON document (or bytes,
   or only a status); ``once=True`` answers the next request only, then the
-  URL falls back to what it answered before;
+  URL falls back to what it answered before; ``serve(ANY_URL, ...)`` answers
+  every URL that has no answer of its own (``status=202``: every inbox
+  accepts; ``status=503, once=True``: the next request fails, wherever it
+  goes);
 * every other URL answers 404, or, after ``offline()``, fails the test (a test
   that must not touch the network), or, after ``unreachable()``, raises
   :class:`~vox_activity.net.http.ConnectError` (the network is down);
@@ -43,7 +46,10 @@ from vox_activity.net.transactions import refuse_inside_transaction
 
 from .constants import AP
 
-__all__ = ["RemoteWeb", "SentRequest"]
+__all__ = ["ANY_URL", "RemoteWeb", "SentRequest"]
+
+#: ``serve(ANY_URL, ...)``: the answer for every URL that has none of its own.
+ANY_URL = "*"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -103,7 +109,7 @@ class RemoteWeb:
         A ``dict`` or ``list`` is sent as JSON with the ActivityPub media type
         (unless ``headers`` give a ``Content-Type``), ``bytes`` or ``str`` as
         they are, ``None`` as an empty body.  The URL must match exactly, as
-        the real client sends it.
+        the real client sends it, or be :data:`ANY_URL`.
         """
         if status in _REDIRECTS:
             raise ValueError(
@@ -178,11 +184,12 @@ class RemoteWeb:
         )
 
     def _answer_for(self, sent: SentRequest) -> _Answer:
-        queued = self._once.get(sent.url)
-        if queued:
-            return queued.popleft()
-        if sent.url in self._standing:
-            return self._standing[sent.url]
+        for url in (sent.url, ANY_URL):
+            queued = self._once.get(url)
+            if queued:
+                return queued.popleft()
+            if url in self._standing:
+                return self._standing[url]
         if self._otherwise == "offline":
             self.unexpected.append(sent)
             pytest.fail(
