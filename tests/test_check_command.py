@@ -1,7 +1,8 @@
 """manage.py vox_activity_check: arguments, printing and exit status.
 
 What is checked, and every finding, is tested on the library
-(``test_diagnostics.py``); here, only what the command adds.
+(``test_diagnostics_remote.py``, ``test_diagnostics_local.py``); here, only
+what the command adds.
 """
 
 from io import StringIO
@@ -13,16 +14,10 @@ from vox_activity.diagnostics import Finding, Level
 from vox_activity.management.commands.vox_activity_check import finding_lines
 
 from .fediverse import Fediverse, Reply
-from .settings import SUITE_VOX_ACTIVITY
-from .test_diagnostics import add
+from .support.diagnostics import REAL_KEYS, add
 
 #: The diagnostics judge key sizes (below 2048 bits is a warning): real ones.
-REAL_KEYS = {**SUITE_VOX_ACTIVITY, "KEY_SIZE": 2048}
-
-
-@pytest.fixture(autouse=True)
-def real_key_size(settings):
-    settings.VOX_ACTIVITY = {**settings.VOX_ACTIVITY, "KEY_SIZE": 2048}
+pytestmark = pytest.mark.usefixtures("real_key_size")
 
 
 def check(*args):

@@ -28,7 +28,7 @@ import pytest
 
 from testsite.cluster import free_port, poll, port_is_free
 
-from .redis_fixture import unavailable
+from .support.services import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 300  # migrate, seed and start both instances, on a busy machine

@@ -7,8 +7,8 @@ from vox_activity.models import InboxItem
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .conftest import AP, LD
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, LD
 
 BOB = "https://testserver/~bob/"
 

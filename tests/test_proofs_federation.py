@@ -28,8 +28,9 @@ from vox_activity.protocol.multikey import (
 )
 from vox_activity.protocol.proofs import create_proof, verify_proof
 
-from .remote_actors import make_remote, post_signed, row_counts
 from .settings import SUITE_VOX_ACTIVITY
+from .support.records import row_counts
+from .support.remote_actors import make_remote, post_signed
 
 ALICE = "https://testserver/~alice/"
 SHARED = "/activitypub/inbox"

@@ -23,9 +23,6 @@ import pytest
 from django.db import transaction
 
 import vox_activity
-from tests.fediverse import Fediverse
-from tests.remote_actors import make_remote, post_signed
-from tests.trust_support import table_counts
 from vox_activity.exceptions import (
     NetworkInTransactionError,
     Refused,
@@ -35,9 +32,12 @@ from vox_activity.incoming.handlers import LikeHandler
 from vox_activity.net import http
 from vox_activity.net.transactions import in_transaction
 
+from .fediverse import Fediverse
 from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import SITE
+from .support.records import table_counts
+from .support.remote_actors import make_remote, post_signed
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 
