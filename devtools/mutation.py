@@ -34,17 +34,30 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: module -> the tests that cover it (run with -x for each mutant).
 TARGETS: dict[str, list[str]] = {
-    "vox_activity/protocol/cavage.py": ["tests/test_signatures.py"],
-    "vox_activity/protocol/rfc9421.py": ["tests/test_rfc9421.py"],
+    "vox_activity/protocol/cavage.py": [
+        "tests/test_cavage_signing.py",
+        "tests/test_cavage_tampering.py",
+        "tests/test_cavage_interop.py",
+    ],
+    "vox_activity/protocol/rfc9421.py": [
+        "tests/test_rfc9421_vectors.py",
+        "tests/test_rfc9421_components.py",
+        "tests/test_rfc9421_signing.py",
+        "tests/test_rfc9421_rules.py",
+        "tests/test_rfc9421_tampering.py",
+        "tests/test_content_digest.py",
+    ],
     "vox_activity/incoming/authentication.py": [
-        "tests/test_signatures.py",
+        "tests/test_cavage_tampering.py",
+        "tests/test_inbox_keys.py",
         "tests/test_trust_keys.py",
         "tests/test_trust_forwarding.py",
     ],
     "vox_activity/incoming/pipeline.py": [
-        "tests/test_inbox.py",
+        "tests/test_inbox_validation.py",
         "tests/test_inbox_task.py",
-        "tests/test_trust_input.py",
+        "tests/test_inbox_fuzz.py",
+        "tests/test_trust_input_fields.py",
     ],
     "vox_activity/serving/paging.py": [
         "tests/test_paging.py",
