@@ -1,18 +1,52 @@
-"""Shared fixtures: users who are actors, templates that route notifications."""
+"""Fixtures shared by the whole suite (helpers are in ``tests/support/``).
+
+* process state: caches emptied around every test (autouse);
+* the test site: users who are actors (``alice``, ``bob``), an ``article``,
+  notification templates, ``ap_client``;
+* remote actors: ``carol`` and ``dave`` on remote.example, ``erin`` on
+  other.example, cached with keys the test holds (a module may define its
+  own ``carol`` where she needs more, as pytest lets a closer fixture win);
+* the network: ``remote_web``, the in-process fake of other servers, and
+  its two modes as fixtures, ``offline`` and ``unreachable``;
+* tasks: ``dummy_tasks``, a backend that records and runs nothing;
+* keys and signatures: ``real_key_size``, ``other_private_key``, ``httpsig``
+  (the independent verifier);
+* observers: ``received`` (every vox_activity signal);
+* services: ``redis_server`` for the RQ tests.
+
+``AP`` and ``LD`` are imported here only because ``test_federation_out.py``
+still imports them (and ``notification``) from conftest; once it imports
+them from ``tests/support/``, that import goes.
+"""
+
+from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import types
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django_vox.models import Notification, Template
+from django_vox.models import Template
 
 from testsite.blog.models import Article
+from testsite.redis_server import RedisError, RedisServer
+from vox_activity.compat import tasks_module
 from vox_activity.models.remote import forget_blocked_domains
+from vox_activity.net import http
 from vox_activity.net.signing import forget_signing_keys
+from vox_activity.protocol.cavage import generate_private_key_pem
+
+from .support.constants import AP, LD  # noqa: F401 - for test_federation_out.py
+from .support.local_site import APClient, notification
+from .support.records import SignalLog
+from .support.remote_actors import Remote, make_remote
+from .support.remote_web import RemoteWeb
+from .support.services import unavailable
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +64,9 @@ def _fresh_process_state():
     cache.clear()
     forget_signing_keys()
     forget_blocked_domains()
+
+
+# --- the test site -------------------------------------------------------------
 
 
 @pytest.fixture
@@ -50,14 +87,6 @@ def alice(make_user):
 @pytest.fixture
 def bob(make_user):
     return make_user("bob")
-
-
-def notification(model, codename):
-    from django.contrib.contenttypes.models import ContentType
-
-    return Notification.objects.get(
-        codename=codename, object_type=ContentType.objects.get_for_model(model)
-    )
 
 
 @pytest.fixture
@@ -97,27 +126,113 @@ def make_template(db):
     return make
 
 
-AP = "application/activity+json"
-LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+@pytest.fixture
+def ap_client(client) -> APClient:
+    """The test client, asking for ActivityPub JSON by default."""
+    return APClient(client)
+
+
+# --- remote actors ---------------------------------------------------------------
 
 
 @pytest.fixture
-def ap_client(client):
-    """The test client, asking for ActivityPub JSON by default."""
+def carol(db) -> Remote:
+    """carol@remote.example, cached, signing with test key 0."""
+    return make_remote("carol")
 
-    class APClient:
-        raw = client
 
-        def get(self, path, accept=AP, **extra):
-            return client.get(path, HTTP_ACCEPT=accept, **extra)
+@pytest.fixture
+def dave(db) -> Remote:
+    """Another actor on carol's server (test key 1)."""
+    return make_remote("dave", key=1)
 
-        def post(self, path, data, content_type=AP, **extra):
-            import json
 
-            body = data if isinstance(data, (bytes, str)) else json.dumps(data)
-            return client.post(path, body, content_type=content_type, **extra)
+@pytest.fixture
+def erin(db) -> Remote:
+    """An actor on another server, other.example (test key 2)."""
+    return make_remote("erin", "other.example", key=2)
 
-    return APClient()
+
+# --- the network and tasks -------------------------------------------------------
+
+
+@pytest.fixture
+def remote_web(monkeypatch) -> Iterator[RemoteWeb]:
+    """Other servers, in process, in place of ``vox_activity.net.http.request``.
+
+    Serves what the test puts in it and records every request
+    (``tests/support/remote_web.py``).  After ``remote_web.offline()``, any
+    request for what was not served fails the test, here as well as where it
+    was made (in case the code under test swallowed the failure).
+    """
+    web = RemoteWeb()
+    monkeypatch.setattr(http, "request", web)
+    yield web
+    if web.unexpected:
+        pytest.fail(
+            "the network was used: "
+            + ", ".join(f"{sent.method} {sent.url}" for sent in web.unexpected),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def offline(remote_web) -> RemoteWeb:
+    """No request may reach another server: any request not served fails the test.
+
+    For modules where everything is local or cached:
+    ``pytestmark = pytest.mark.usefixtures("offline")``.
+    """
+    remote_web.offline()
+    return remote_web
+
+
+@pytest.fixture
+def unreachable(remote_web) -> RemoteWeb:
+    """The network is down: any request not served raises ``ConnectError``."""
+    remote_web.unreachable()
+    return remote_web
+
+
+@pytest.fixture
+def dummy_tasks(settings):
+    """A task backend that runs nothing and records what is enqueued.
+
+    Deliveries are then asserted on their rows and on ``dummy_tasks.results``.
+    """
+    module = tasks_module()
+    settings.TASKS = {
+        "default": {"BACKEND": f"{module.__name__}.backends.dummy.DummyBackend"}
+    }
+    backend = module.task_backends["default"]
+    backend.clear()
+    return backend
+
+
+# --- observers -------------------------------------------------------------------
+
+
+@pytest.fixture
+def received() -> Iterator[SignalLog]:
+    """Every vox_activity signal sent during the test, in order."""
+    log = SignalLog()
+    yield log
+    log.disconnect()
+
+
+@pytest.fixture
+def real_key_size(settings):
+    """Our actors get 2048-bit keys, not the suite's 1024 (tests/settings.py).
+
+    For the tests that judge key sizes (the diagnostics warn below 2048).
+    """
+    settings.VOX_ACTIVITY = {**settings.VOX_ACTIVITY, "KEY_SIZE": 2048}
+
+
+@pytest.fixture(scope="session")
+def other_private_key() -> str:
+    """An RSA private key no actor has: what it signs must not verify."""
+    return generate_private_key_pem()
 
 
 @pytest.fixture
@@ -143,3 +258,44 @@ def httpsig(monkeypatch):
     module = importlib.import_module("httpsig")
     assert module.__version__ == "1.3.0"
     return module
+
+
+# --- services --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server for the tests that run RQ workers.
+
+    * with ``REDIS_URL`` set (``.ci/run`` starts a private server and sets it),
+      that server; it must answer.  The tests empty the Redis databases they
+      use (see ``testsite.redis_server.DATABASES``): point ``REDIS_URL`` at a
+      throwaway server, never at one holding data you want to keep;
+    * otherwise a private ``redis-server`` started on a free loopback port
+      with a temporary directory, and stopped (by the pid it started) at the
+      end;
+    * when neither is possible the tests that need Redis are skipped, with
+      the reason, except in CI (``CI=true``), where they fail: CI must run
+      them.
+    """
+    url = os.environ.get("REDIS_URL")
+    if url:
+        try:
+            server = RedisServer.from_url(url)
+        except RedisError as exc:
+            pytest.fail(f"REDIS_URL: {exc}", pytrace=False)
+        if not server.ping():
+            pytest.fail(f"nothing answers at REDIS_URL={url}", pytrace=False)
+        yield server
+        return
+    try:
+        server = RedisServer.start()
+    except RedisError as exc:
+        unavailable(
+            f"no Redis for the RQ tests: REDIS_URL is not set, and {exc} "
+            "(apt-get install redis-server)"
+        )
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -40,9 +40,8 @@ import http_message_signatures as hms
 
 from vox_activity.protocol.cavage import generate_private_key_pem, public_key_pem
 
-AP = "application/activity+json"
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-SECURITY_CONTEXT = "https://w3id.org/security/v1"
+from .support.constants import AP, AS_CONTEXT, SECURITY_CONTEXT
+
 #: Signed headers every request must cover (Mastodon's minimum), and POSTs also
 #: the Digest.
 REQUIRED_GET = ["(request-target)", "host", "date"]

@@ -30,6 +30,11 @@ TASKS = {
 # Inbox POSTs are applied in the request ("sync"), so tests see their effects
 # and precise errors at once; the inbox task is tested where it is the subject
 # (tests/test_inbox_task.py) and end to end (the demo's default).
-VOX_ACTIVITY = {"INBOX_RATE_LIMIT": None, "INBOX_PROCESSING": "sync"}
+# 1024-bit RSA keys for local actors: a 2048-bit key takes ~0.1 s to make and
+# the suite makes hundreds; the demo and the e2e tests use the default 2048.
+# Tests that set VOX_ACTIVITY start from SUITE_VOX_ACTIVITY (the inbox applies
+# activities in the request, so their effects can be asserted at once).
+SUITE_VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "KEY_SIZE": 1024}
+VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "INBOX_RATE_LIMIT": None}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -40,15 +40,6 @@ def test_activity_and_inbox_admin_pages(admin_client, bob):
 
 
 @pytest.fixture
-def queued_tasks(settings):
-    """Tasks are queued but never run, so no delivery reaches the network."""
-    from vox_activity.compat import tasks_module
-
-    name = tasks_module().__name__
-    settings.TASKS = {"default": {"BACKEND": f"{name}.backends.dummy.DummyBackend"}}
-
-
-@pytest.fixture
 def remote(db):
     return RemoteActor.objects.create(
         iri="https://remote.example/users/zed",
@@ -60,7 +51,7 @@ def remote(db):
 
 
 def test_follow_admin_accepts_and_rejects_requests(
-    admin_client, alice, remote, queued_tasks
+    admin_client, alice, remote, dummy_tasks
 ):
     pending = Follow.objects.create(
         actor_iri=remote.iri,
@@ -105,7 +96,7 @@ def test_flags_are_listed_as_reports(admin_client, db):
 
 
 def test_c2s_like_of_a_remote_object_goes_to_its_owner(
-    bob, remote, client, queued_tasks
+    bob, remote, client, dummy_tasks
 ):
     StoredObject.objects.create(
         iri="https://remote.example/notes/1", owner_iri=remote.iri, type="Note"
@@ -131,10 +122,8 @@ def test_c2s_like_of_a_remote_object_goes_to_its_owner(
 
 
 def test_given_up_activities_are_listed_and_applied_again(
-    admin_client, alice, remote, queued_tasks
+    admin_client, alice, remote, dummy_tasks
 ):
-    from vox_activity.compat import tasks_module
-
     given_up = Activity.objects.store(
         {"id": "https://remote.example/likes/1", "type": "Like",
          "actor": remote.iri, "object": "https://testserver/~alice/"},
@@ -154,5 +143,5 @@ def test_given_up_activities_are_listed_and_applied_again(
     admin_client.post(url, {"action": "try_again", "_selected_action": [given_up.pk]})
     given_up.refresh_from_db()
     assert given_up.given_up_at is None and given_up.processing_attempts == 0
-    queued = tasks_module().task_backends["default"].results
+    queued = dummy_tasks.results
     assert [r.args for r in queued] == [[remote.iri]]

@@ -10,7 +10,7 @@ from testsite.blog.models import Article, Comment, Like, Subscription
 from vox_activity.models import Activity, InboxItem
 from vox_activity.outgoing.backend import Backend
 
-from .conftest import notification
+from .support.local_site import notification
 
 
 def only_activity():

@@ -1,8 +1,8 @@
 """The demo blog's pages as a federated blog: people, reactions, reader, inbox.
 
 Remote activities arrive the real way, as signed POSTs through the inbox
-pipeline (``tests.remote_actors``); nothing reaches the network, and tasks
-(the Accept a follow answers with) are only recorded.  What other servers
+pipeline (``tests/support/remote_actors.py``); nothing reaches the network,
+and tasks (the Accept a follow answers with) are only recorded.  What other servers
 sent is hostile here: names with markup, ``javascript:`` links, scripts and
 event handlers in content.  The pages must show it as text or sanitised
 HTML, never run it.
@@ -22,13 +22,12 @@ from testsite.blog import inbox_rows
 from testsite.blog import views as blog_views
 from testsite.blog.models import Article, Comment, Like, Subscription
 from testsite.blog.people import web_url
-from vox_activity.compat import tasks_module
 from vox_activity.exceptions import FollowError
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
-from vox_activity.net import http
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .remote_actors import SITE, make_remote, post_signed
+from .support.constants import SITE
+from .support.remote_actors import make_remote, post_signed
 
 ALICE = f"{SITE}/~alice/"
 BOB = f"{SITE}/~bob/"
@@ -39,21 +38,8 @@ HOSTILE = (
 )
 
 
-@pytest.fixture(autouse=True)
-def network(monkeypatch):
-    def refuse(method, url, **kwargs):
-        raise AssertionError(f"a test tried to reach the network: {method} {url}")
-
-    monkeypatch.setattr(http, "request", refuse)
-
-
-@pytest.fixture(autouse=True)
-def tasks(settings):
-    module = tasks_module()
-    settings.TASKS = {
-        "default": {"BACKEND": f"{module.__name__}.backends.dummy.DummyBackend"}
-    }
-    module.task_backends["default"].clear()
+#: Nothing reaches the network; tasks are recorded, never run.
+pytestmark = pytest.mark.usefixtures("offline", "dummy_tasks")
 
 
 def remote(username, domain="remote.example", key=0, **document):

@@ -1,7 +1,8 @@
 """manage.py vox_activity_check: arguments, printing and exit status.
 
 What is checked, and every finding, is tested on the library
-(``test_diagnostics.py``); here, only what the command adds.
+(``test_diagnostics_remote.py``, ``test_diagnostics_local.py``); here, only
+what the command adds.
 """
 
 from io import StringIO
@@ -13,7 +14,10 @@ from vox_activity.diagnostics import Finding, Level
 from vox_activity.management.commands.vox_activity_check import finding_lines
 
 from .fediverse import Fediverse, Reply
-from .test_diagnostics import add
+from .support.diagnostics import REAL_KEYS, add
+
+#: The diagnostics judge key sizes (below 2048 bits is a warning): real ones.
+pytestmark = pytest.mark.usefixtures("real_key_size")
 
 
 def check(*args):
@@ -31,7 +35,7 @@ def check(*args):
 @pytest.fixture
 def server(httpsig, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **REAL_KEYS,
         "ALLOW_PRIVATE_ADDRESSES": True,
     }
     settings.SITE_SSL = False
@@ -85,7 +89,7 @@ def test_a_failure_prints_its_hint_and_exits_1(server):
 def unreachable_site(settings):
     settings.SITE_DOMAIN = "127.0.0.1:9"
     settings.SITE_SSL = True
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync"}
+    settings.VOX_ACTIVITY = {**REAL_KEYS}
 
 
 @pytest.mark.django_db

@@ -33,6 +33,8 @@ from testsite.cluster import (
 
 from .fediverse import Fediverse, Reply
 
+pytestmark = pytest.mark.e2e
+
 CLAIM_TIMEOUT = 10
 SETTINGS = {
     "DELIVERY_CLAIM_TIMEOUT": CLAIM_TIMEOUT,

@@ -28,13 +28,14 @@ import pytest
 
 from testsite.cluster import free_port, poll, port_is_free
 
-from .redis_fixture import unavailable
+from .support.services import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 300  # migrate, seed and start both instances, on a busy machine
 STOP_TIMEOUT = 120
 
 pytestmark = [
+    pytest.mark.e2e,
     pytest.mark.demo_process,
     pytest.mark.skipif(
         not sys.platform.startswith("linux"), reason="reads /proc; Linux only"

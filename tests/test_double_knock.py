@@ -17,6 +17,7 @@ from vox_activity.net.signing import remembered_scheme
 from vox_activity.outgoing.publish import publish
 
 from .fediverse import Fediverse
+from .settings import SUITE_VOX_ACTIVITY
 
 SETTINGS = {
     "ALLOW_PRIVATE_ADDRESSES": True,
@@ -101,7 +102,7 @@ def test_a_server_refusing_both_is_not_remembered(fediverse):
 @pytest.mark.parametrize("mode", ["rfc9421", "cavage"])
 def test_one_scheme_only_never_knocks_twice(fediverse, settings, mode):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         **SETTINGS,
         "HTTP_SIGNATURES": mode,
     }
@@ -119,6 +120,6 @@ def test_an_unknown_scheme_setting_is_refused(settings):
 
     from vox_activity.conf import get_setting
 
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "HTTP_SIGNATURES": "both"}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "HTTP_SIGNATURES": "both"}
     with pytest.raises(ImproperlyConfigured, match="HTTP_SIGNATURES"):
         get_setting("HTTP_SIGNATURES")

@@ -5,7 +5,7 @@ database, its own origin, a waitress server and a task worker, all
 subprocesses (see ``testsite/cluster.py``); requests, HTTP Signatures and
 deliveries are all real.  Every test runs twice: with ``db_worker`` (``[db]``)
 and with RQ workers (``[rq]``, ``TESTSITE_TASKS=rq``), each instance on a
-Redis database of its own (Redis from ``tests/redis_fixture.py``).  The
+Redis database of its own (the ``redis_server`` fixture of conftest).  The
 scenario is the demo's (``testsite/scenario.py``): bob@beta follows
 alice@alpha, alice publishes, bob likes, alice edits, comments and deletes
 the comment.  Every outcome is
@@ -33,8 +33,6 @@ import pytest
 from testsite.cluster import Browser, Cluster, Databases, Instance, free_port, poll
 from testsite.redis_server import DATABASES
 from testsite.scenario import Scenario
-
-from .redis_fixture import redis_server  # noqa: F401 - the fixture, for RQ
 
 pytestmark = pytest.mark.e2e
 

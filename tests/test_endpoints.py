@@ -7,7 +7,8 @@ from vox_activity.models import InboxItem
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .conftest import AP, LD
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, LD
 
 BOB = "https://testserver/~bob/"
 
@@ -93,7 +94,7 @@ def test_inbox_only_for_its_owner(alice, bob, client):
 
 
 def test_inbox_pages_newest_first_with_keyset_links(bob, client, settings):
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "PAGE_SIZE": 4}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "PAGE_SIZE": 4}
     deliver_to_bob(10)
     client.force_login(bob)
 
@@ -125,7 +126,7 @@ def test_inbox_pages_newest_first_with_keyset_links(bob, client, settings):
 def test_a_last_page_of_exactly_limit_items_links_no_further(bob, client, settings):
     """The boundary: 8 items in pages of 4 are two full pages, and no third;
     walking back from the oldest, the newest page has no ``prev``."""
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "PAGE_SIZE": 4}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "PAGE_SIZE": 4}
     deliver_to_bob(8)
     client.force_login(bob)
 
@@ -238,7 +239,7 @@ def test_outbox_post_errors(bob, article, client, body, status, reason):
 
 
 def test_outbox_post_body_limit(bob, client, settings):
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "MAX_BODY_SIZE": 100}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "MAX_BODY_SIZE": 100}
     client.force_login(bob)
     body = b'{"type": "Read", "x": "' + b"a" * 200 + b'"}'
     response = client.post("/~bob/outbox", body, content_type=AP)

@@ -16,14 +16,14 @@ from django.template import TemplateDoesNotExist
 from vox_activity.protocol.accept import parse_accept, prefers_html, quality
 from vox_activity.serving import responses
 
+from .support.constants import AP, LD
+
 #: What browsers send for a page (Firefox, Chrome), and for fetch().
 FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CHROME = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
     "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
 )
-AP = "application/activity+json"
-LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
 
 @pytest.mark.parametrize(

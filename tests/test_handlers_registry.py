@@ -3,7 +3,7 @@
 ``VOX_ACTIVITY["INBOX_HANDLERS"]`` maps a type to a dotted path (or ``None``
 to turn the package's handler of a type off).  The worked example of
 ``docs/receiving.rst``, emoji reactions (``tests/emoji_reactions.py``), is run
-here end to end: a signed POST, the hooks, the signals, the inbox.
+here end to end: a signed POST, the hooks, the received, the inbox.
 """
 
 from __future__ import annotations
@@ -11,14 +11,6 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.emoji_reactions import (
-    EmojiReactHandler,
-    emoji_reaction_received,
-    is_one_emoji,
-    reaction_counts,
-)
-from tests.remote_actors import make_remote, post_signed
-from tests.trust_support import HandlerSpy, SignalLog, table_counts
 from testsite.blog.models import Article
 from vox_activity.incoming.handlers import (
     DEFAULT_HANDLERS,
@@ -30,7 +22,17 @@ from vox_activity.incoming.handlers import (
 from vox_activity.models import Activity, Follow, InboxItem, RemoteActor
 from vox_activity.outgoing.publish import publish
 
-SITE = "https://testserver"
+from .emoji_reactions import (
+    EmojiReactHandler,
+    emoji_reaction_received,
+    is_one_emoji,
+    reaction_counts,
+)
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import SITE
+from .support.records import HandlerSpy, table_counts
+from .support.remote_actors import make_remote, post_signed
+
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
 SHARED = "/activitypub/inbox"
@@ -39,7 +41,7 @@ EMOJI_REACT = "tests.emoji_reactions.EmojiReactHandler"
 
 def handlers(settings, **overrides) -> None:
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": None,
         "INBOX_HANDLERS": overrides,
     }
@@ -56,13 +58,6 @@ def published(article):
     article_object = {"id": ARTICLE, "type": "Article", "attributedTo": ALICE}
     publish({"type": "Create", "actor": ALICE, "object": article_object})
     return article
-
-
-@pytest.fixture
-def signals():
-    log = SignalLog()
-    yield log
-    log.disconnect()
 
 
 @pytest.fixture
@@ -99,7 +94,7 @@ def react(carol, content, **extra) -> dict:
 
 
 def test_an_emoji_reaction_runs_the_sites_handler_end_to_end(
-    client, alice, published, carol, settings, monkeypatch, signals, reactions,
+    client, alice, published, carol, settings, monkeypatch, received, reactions,
     object_method,
 ):  # fmt: skip
     handlers(settings, EmojiReact=EMOJI_REACT)
@@ -124,7 +119,7 @@ def test_an_emoji_reaction_runs_the_sites_handler_end_to_end(
     assert reaction["actor"] == RemoteActor.objects.get(iri=carol.iri)
     ((target, method_data, actor),) = object_method
     assert (target, method_data, actor.iri) == (published, data, carol.iri)
-    assert signals.names() == ["activity_received"]
+    assert received.names() == ["activity_received"]
     # The author of the reacted-to article has it in her inbox.
     assert InboxItem.objects.for_owner(alice).get().activity == activity
     assert reaction_counts(ARTICLE) == {"🔥": 1}
@@ -216,14 +211,14 @@ def test_anything_else_is_not(text):
 
 
 def test_without_a_handler_an_unknown_type_is_stored_and_signalled(
-    client, alice, published, carol, settings, signals, reactions, object_method
+    client, alice, published, carol, settings, received, reactions, object_method
 ):
     handlers(settings)
     data = react(carol, "not checked")
     assert post_signed(client, SHARED, data, carol).status_code == 202
     assert handler_for("EmojiReact").__class__ is ActivityHandler
     assert Activity.objects.filter(iri=data["id"]).exists()
-    assert signals.names() == ["activity_received"]
+    assert received.names() == ["activity_received"]
     assert reactions == []
     assert len(object_method) == 1  # the convention holds for unknown types too
 
@@ -231,7 +226,7 @@ def test_without_a_handler_an_unknown_type_is_stored_and_signalled(
 # --- None, replacements, mistakes --------------------------------------------------
 
 
-def test_none_turns_a_types_handler_off(client, alice, carol, settings, signals):
+def test_none_turns_a_types_handler_off(client, alice, carol, settings, received):
     """With ``"Follow": None`` a Follow is an unknown type: stored and
     signalled, and no follow is recorded or answered."""
     handlers(settings, Follow=None)
@@ -241,7 +236,7 @@ def test_none_turns_a_types_handler_off(client, alice, carol, settings, signals)
     assert Activity.objects.filter(iri=data["id"], type="Follow").exists()
     assert not Follow.objects.exists()
     assert not Activity.objects.filter(local=True, type="Accept").exists()
-    assert signals.names() == ["activity_received"]
+    assert received.names() == ["activity_received"]
     assert InboxItem.objects.for_owner(alice).count() == 1  # she is its object
     handlers(settings)
     assert type(handler_for("Follow")) is FollowHandler
@@ -304,7 +299,7 @@ def test_the_registry_serves_each_type_from_its_class(settings):
 
 
 def test_activity_like_and_activity_received_still_work(
-    client, alice, published, carol, settings, signals, monkeypatch
+    client, alice, published, carol, settings, received, monkeypatch
 ):
     handlers(settings, EmojiReact=EMOJI_REACT)
     calls = []
@@ -315,6 +310,6 @@ def test_activity_like_and_activity_received_still_work(
     like = carol.activity("Like", ARTICLE)
     assert post_signed(client, SHARED, like, carol).status_code == 202
     assert calls == [(published, carol.iri)]
-    (event,) = signals.of("activity_received")
+    (event,) = received.of("activity_received")
     assert event["activity"].iri == like["id"]
     assert event["data"] == like

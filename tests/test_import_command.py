@@ -19,9 +19,9 @@ from testsite import urls as site_urls
 from testsite.blog.models import Article
 from vox_activity.models import Activity, InboxItem
 
-from .conftest import notification
+from .support.constants import SITE
+from .support.local_site import notification
 
-SITE = "https://testserver"
 WHEN = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 #: The site's URLconf plus the redirect for old activity URLs that

@@ -13,36 +13,25 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from vox_activity.compat import tasks_module
 from vox_activity.incoming import handlers, processing
 from vox_activity.incoming.tasks import enqueue_unprocessed, process_inbox
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
 from vox_activity.protocol import cavage
 
-from .remote_actors import make_remote, post_signed, row_counts
-from .trust_support import SignalLog
+from .support.constants import SITE
+from .support.records import SignalLog, row_counts
+from .support.remote_actors import make_remote, post_signed
 
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ALICE_INBOX = "/~alice/inbox"
 SHARED = "/activitypub/inbox"
 
 
 @pytest.fixture(autouse=True)
-def task_mode(settings):
+def task_mode(settings, dummy_tasks):
+    """Received activities are applied by a task, which the test runs."""
     settings.VOX_ACTIVITY = {"INBOX_RATE_LIMIT": None, "INBOX_PROCESSING": "task"}
-    module = tasks_module()
-    settings.TASKS = {
-        "default": {"BACKEND": f"{module.__name__}.backends.dummy.DummyBackend"}
-    }
-    backend = module.task_backends["default"]
-    backend.clear()
-    return backend
-
-
-@pytest.fixture
-def carol(db):
-    return make_remote("carol", "remote.example")
+    return dummy_tasks
 
 
 def run_tasks(backend) -> list:

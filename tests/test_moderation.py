@@ -20,34 +20,23 @@ from vox_activity.models import (
     InboxItem,
     StoredObject,
 )
-from vox_activity.net import http
 from vox_activity.net.remote_actors import fetch_document
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.cavage import sign_request
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .remote_actors import make_remote, post_signed, row_counts
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, SITE
+from .support.records import row_counts
+from .support.remote_actors import post_signed
 
-AP = "application/activity+json"
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 BOB = f"{SITE}/~bob/"
 SHARED = "/activitypub/inbox"
 
 
-@pytest.fixture
-def carol(db):
-    return make_remote("carol", "remote.example")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """Any outbound request fails the test: everything here is local or cached."""
-
-    def refuse(method, url, **kwargs):
-        raise AssertionError(f"unexpected network use: {method} {url}")
-
-    monkeypatch.setattr(http, "request", refuse)
+#: Any outbound request fails the test: everything here is local or cached.
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 def inbox_types(owner) -> list[str]:
@@ -258,7 +247,7 @@ def signed_get(path, remote):
 
 def test_authorized_fetch_serves_signed_requests_only(alice, carol, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": None,
         "AUTHORIZED_FETCH": True,
     }

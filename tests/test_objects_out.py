@@ -17,8 +17,8 @@ from vox_activity.models import RemoteActor, StoredObject
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .conftest import notification
-from .remote_actors import make_remote
+from .support.local_site import notification
+from .support.remote_actors import make_remote
 
 ALICE = "https://testserver/~alice/"
 BOB = "https://testserver/~bob/"

@@ -2,29 +2,26 @@
 reference (issue 9 F): content negotiation, access by addressing, replies.
 
 Remote actors are cached rows whose keys the tests hold
-(``tests.remote_actors``); documents "on other servers" are served through
-the HTTP client's one mock point.
+(``tests/support/remote_actors.py``); documents "on other servers" are
+served by ``remote_web``, which answers 404 for the rest.
 """
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from testsite.blog.models import Article
 from testsite.blog.vox import ArticleVox
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
-from vox_activity.net import http
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.cavage import sign_request
 from vox_activity.protocol.vocabulary import PUBLIC, to_json
 
-from .conftest import notification
-from .remote_actors import make_remote, post_signed, row_counts
+from .support.constants import AP, SITE
+from .support.local_site import notification
+from .support.records import row_counts
+from .support.remote_actors import make_remote, post_signed
 
-AP = "application/activity+json"
-SITE = "https://testserver"
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
 SHARED = "/activitypub/inbox"
@@ -48,26 +45,6 @@ def signed_get(client, path, remote):
         for name, value in headers.items()
     }
     return client.get(path, **extras)
-
-
-@pytest.fixture
-def carol(db):
-    return make_remote("carol", "remote.example")
-
-
-@pytest.fixture
-def served(monkeypatch):
-    """Documents on other servers: ``served[iri] = document``; the rest 404."""
-    documents: dict[str, dict] = {}
-
-    def request(method, url, **kwargs):
-        if url not in documents:
-            return http.Response(404, {}, b"", url)
-        body = json.dumps(documents[url]).encode()
-        return http.Response(200, {"Content-Type": AP}, body, url)
-
-    monkeypatch.setattr(http, "request", request)
-    return documents
 
 
 # --- 9 B: objects served by the package ---------------------------------------
@@ -185,9 +162,11 @@ def test_replies_collection_lists_public_replies(client, alice, article, carol):
 # --- 9 F: remote objects by reference, replies routed -----------------------------
 
 
-def test_a_create_by_reference_is_fetched_from_its_server(client, alice, carol, served):
+def test_a_create_by_reference_is_fetched_from_its_server(
+    client, alice, carol, remote_web
+):
     note = carol.note(content="<p>fetched</p>")
-    served[note["id"]] = note
+    remote_web.serve(note["id"], note)
     response = post_signed(client, SHARED, carol.activity("Create", note["id"]), carol)
     assert response.status_code == 202, response.content
     stored = StoredObject.objects.get(iri=note["id"])
@@ -195,7 +174,7 @@ def test_a_create_by_reference_is_fetched_from_its_server(client, alice, carol, 
 
 
 def test_a_create_by_reference_that_cannot_be_fetched_is_refused(
-    client, alice, carol, served
+    client, alice, carol, remote_web
 ):
     before = row_counts()
     activity = carol.activity("Create", carol.new_iri("notes"))
@@ -206,10 +185,10 @@ def test_a_create_by_reference_that_cannot_be_fetched_is_refused(
 
 
 def test_a_create_by_reference_of_someone_elses_object_is_refused(
-    client, alice, carol, served
+    client, alice, carol, remote_web
 ):
     foreign = "https://other.example/notes/1"
-    served[foreign] = {"id": foreign, "type": "Note", "attributedTo": foreign}
+    remote_web.serve(foreign, {"id": foreign, "type": "Note", "attributedTo": foreign})
     before = row_counts()
     response = post_signed(client, SHARED, carol.activity("Create", foreign), carol)
     assert response.status_code == 400
@@ -217,10 +196,10 @@ def test_a_create_by_reference_of_someone_elses_object_is_refused(
 
 
 def test_a_fetched_object_attributed_to_someone_else_is_refused(
-    client, alice, carol, served
+    client, alice, carol, remote_web
 ):
     note = carol.note(attributedTo="https://remote.example/users/dave")
-    served[note["id"]] = note
+    remote_web.serve(note["id"], note)
     response = post_signed(client, SHARED, carol.activity("Create", note["id"]), carol)
     assert response.status_code == 400
     assert not StoredObject.objects.exists()

@@ -11,9 +11,9 @@ from vox_activity.outgoing.publish import publish
 from vox_activity.profiles import actor_updated, profile_changed
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .remote_actors import make_remote
+from .support.constants import AP
+from .support.remote_actors import make_remote
 
-AP = "application/activity+json"
 ALICE = "https://testserver/~alice/"
 
 

@@ -28,7 +28,9 @@ from vox_activity.protocol.multikey import (
 )
 from vox_activity.protocol.proofs import create_proof, verify_proof
 
-from .remote_actors import make_remote, post_signed, row_counts
+from .settings import SUITE_VOX_ACTIVITY
+from .support.records import row_counts
+from .support.remote_actors import make_remote, post_signed
 
 ALICE = "https://testserver/~alice/"
 SHARED = "/activitypub/inbox"
@@ -75,7 +77,7 @@ def test_published_activities_carry_a_proof_by_their_actor(alice, ap_client, bob
 
 
 def test_proofs_can_be_turned_off(alice, settings):
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "OBJECT_PROOFS": False}
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "OBJECT_PROOFS": False}
     activity = publish({"type": "Like", "actor": ALICE, "object": ALICE})
     assert "proof" not in activity.data
 

@@ -13,7 +13,7 @@ from vox_activity.outgoing import publish as publish_module
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.vocabulary import PUBLIC
 
-from .conftest import notification
+from .support.local_site import notification
 
 User = get_user_model()
 

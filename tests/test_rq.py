@@ -29,15 +29,19 @@ import pytest
 from testsite.cluster import Browser, Cluster, Databases, Instance, free_port, poll
 from testsite.redis_server import DATABASES, RedisError, RedisServer
 
-from .fediverse import AP, Fediverse, RemoteServer, Reply
-from .redis_fixture import redis_server, unavailable  # noqa: F401 - the fixture
+from .fediverse import Fediverse, RemoteServer, Reply
+from .support.constants import AP
+from .support.services import unavailable
+
+#: Real processes (workers, servers, a project run in a subprocess): slow.
+pytestmark = pytest.mark.e2e
 
 TIMEOUT = 60  # seconds per awaited outcome (a loaded 2-core machine)
 ALICE_PATH = "/~alice/"
 
 
 @pytest.fixture(scope="module")
-def alpha(tmp_path_factory, redis_server):  # noqa: F811 - the fixture
+def alpha(tmp_path_factory, redis_server):
     """alpha, with alice, its tasks on RQ; module-wide (starting costs seconds)."""
     directory = tmp_path_factory.mktemp("rq")
     dbs = Databases(
@@ -138,7 +142,7 @@ def test_without_redis_the_tests_skip_here_but_fail_in_ci(monkeypatch):
         unavailable("no Redis")
 
 
-def test_redis_urls_and_flushing_one_database(redis_server):  # noqa: F811
+def test_redis_urls_and_flushing_one_database(redis_server):
     """What the cluster relies on: URLs that name a database, flushed alone."""
     server = RedisServer.from_url("redis://:s%40cret@127.0.0.1:7000/3")
     assert (server.host, server.port, server.password) == ("127.0.0.1", 7000, "s@cret")

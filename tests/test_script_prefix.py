@@ -19,9 +19,7 @@ import pytest
 from django.urls import get_script_prefix, set_script_prefix
 
 from testsite.blog.models import Article, Comment, Subscription
-from vox_activity.compat import tasks_module
 from vox_activity.models import Activity, Delivery, Follow, InboxItem
-from vox_activity.net import http
 from vox_activity.registry import (
     actor_for_iri,
     actor_iri,
@@ -31,8 +29,9 @@ from vox_activity.registry import (
 )
 from vox_activity.site import local_path, script_prefix, url_path
 
-from .conftest import notification
-from .remote_actors import AP, SITE, make_remote, signed_extras
+from .support.constants import AP, SITE
+from .support.local_site import notification
+from .support.remote_actors import make_remote, signed_extras
 
 BLOG = f"{SITE}/blog"
 ALICE = f"{BLOG}/~alice/"
@@ -47,26 +46,9 @@ def under_blog(settings):
     set_script_prefix(previous)
 
 
-@pytest.fixture(autouse=True)
-def network(monkeypatch):
-    """No test here may reach the network."""
-
-    def refuse(method, url, **kwargs):
-        raise AssertionError(f"a test tried to reach the network: {method} {url}")
-
-    monkeypatch.setattr(http, "request", refuse)
-
-
-@pytest.fixture(autouse=True)
-def tasks(settings):
-    """Deliveries are enqueued to a backend that records and runs nothing."""
-    module = tasks_module()
-    settings.TASKS = {
-        "default": {"BACKEND": f"{module.__name__}.backends.dummy.DummyBackend"}
-    }
-    backend = module.task_backends["default"]
-    backend.clear()
-    return backend
+#: No test here may reach the network; deliveries are enqueued to a backend
+#: that records and runs nothing.
+pytestmark = pytest.mark.usefixtures("offline", "dummy_tasks")
 
 
 def test_paths_and_iris_under_the_prefix(under_blog, alice):

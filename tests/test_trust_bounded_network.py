@@ -13,7 +13,7 @@ sender (``INBOX_RATE_LIMIT``): 429 with ``Retry-After`` beyond the limit.
 
 The first test runs the demo site in a real multi-threaded server
 (waitress, 4 threads) in a subprocess; the others use the HTTP client for
-real against hostile servers on loopback (``tests.trust_support``).  The
+real against hostile servers on loopback (``tests/support/slow_servers.py``).  The
 times asserted are loose liveness bounds (seconds against tens of seconds),
 never benchmarks.
 """
@@ -34,9 +34,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.fediverse import Fediverse
-from tests.remote_actors import AP, body_of, make_remote, post_signed, private_key
-from tests.trust_support import Gauge, TrickleServer, table_counts
 from testsite.cluster import MANAGE, ROOT, Instance, free_port, stop_process
 from testsite.cluster import wait_for_port as listening
 from vox_activity.exceptions import HttpError
@@ -47,7 +44,13 @@ from vox_activity.net.budget import fetch_slot, request_budget
 from vox_activity.net.signing import signing_key_for
 from vox_activity.protocol.cavage import sign_request
 
-SITE = "https://testserver"
+from .fediverse import Fediverse
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, SITE
+from .support.records import table_counts
+from .support.remote_actors import body_of, make_remote, post_signed, private_key
+from .support.slow_servers import Gauge, TrickleServer
+
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 
@@ -137,6 +140,7 @@ def post_from_thread(url: str, body: bytes, headers: dict[str, str], out: list):
         out.append(repr(error))
 
 
+@pytest.mark.e2e  # a real server process, and trickles of seconds
 def test_posts_with_trickling_key_servers_leave_the_site_responsive(running_site):
     """8 concurrent POSTs whose keyId servers send a byte every 3 s, on 8
     different hosts (127.0.0.2-9): a GET / on the same 4-thread server still
@@ -184,7 +188,7 @@ def loopback(settings, monkeypatch, db):
     """Real requests to loopback; ``*.example`` names resolve to 127.0.0.1,
     so one server can stand for many hosts."""
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,
@@ -293,7 +297,7 @@ def test_a_host_that_timed_out_is_not_asked_again_while_answering(
 def test_one_deadline_bounds_every_fetch_of_a_request(loopback, settings):
     """The client alone would wait 30 s (HTTP_TOTAL_TIMEOUT) for a trickle."""
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         **settings.VOX_ACTIVITY,
         "HTTP_TOTAL_TIMEOUT": 30.0,
         "HTTP_READ_TIMEOUT": 10.0,
@@ -361,23 +365,11 @@ NOW = 60 * 16_666_667 + 20.0
 @pytest.fixture
 def limited(settings, monkeypatch):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": 3,
         "INBOX_RATE_WINDOW": 60,
     }
     monkeypatch.setattr(throttle, "time", types.SimpleNamespace(time=lambda: NOW))
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    calls: list[str] = []
-
-    def refuse(method, url, **kwargs):
-        calls.append(url)
-        raise http.ConnectError("offline in this test", url=url)
-
-    monkeypatch.setattr(http, "request", refuse)
-    return calls
 
 
 def like(sender) -> dict:
@@ -385,7 +377,7 @@ def like(sender) -> dict:
 
 
 def test_over_the_limit_a_server_gets_429_with_retry_after(
-    client, alice, limited, no_network
+    client, alice, limited, unreachable
 ):
     carol = make_remote("carol")
     for _ in range(3):
@@ -399,7 +391,7 @@ def test_over_the_limit_a_server_gets_429_with_retry_after(
 
 
 def test_the_limit_counts_per_key_host_and_client_address(
-    client, alice, limited, no_network
+    client, alice, limited, unreachable
 ):
     carol = make_remote("carol")
     dave = make_remote("dave", key=1)  # carol's server
@@ -416,7 +408,7 @@ def test_the_limit_counts_per_key_host_and_client_address(
     )
 
 
-def test_over_the_limit_nothing_is_fetched(client, alice, limited, no_network):
+def test_over_the_limit_nothing_is_fetched(client, alice, limited, unreachable):
     """An unknown keyId over the limit costs no fetch: 429 comes first."""
     carol = make_remote("carol")
     for _ in range(3):
@@ -425,11 +417,11 @@ def test_over_the_limit_nothing_is_fetched(client, alice, limited, no_network):
     stranger.row.keys.all().delete()
     response = post_signed(client, SHARED, like(stranger), stranger)
     assert response.status_code == 429
-    assert no_network == []
+    assert unreachable.requests == []
 
 
-def test_the_limit_is_off_when_unset(client, alice, settings, no_network):
-    settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", "INBOX_RATE_LIMIT": None}
+def test_the_limit_is_off_when_unset(client, alice, settings, unreachable):
+    settings.VOX_ACTIVITY = {**SUITE_VOX_ACTIVITY, "INBOX_RATE_LIMIT": None}
     carol = make_remote("carol")
     for _ in range(5):
         assert post_signed(client, SHARED, like(carol), carol).status_code == 202

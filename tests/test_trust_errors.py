@@ -23,9 +23,6 @@ import pytest
 from django.db import transaction
 
 import vox_activity
-from tests.fediverse import Fediverse
-from tests.remote_actors import make_remote, post_signed
-from tests.trust_support import table_counts
 from vox_activity.exceptions import (
     NetworkInTransactionError,
     Refused,
@@ -35,7 +32,12 @@ from vox_activity.incoming.handlers import LikeHandler
 from vox_activity.net import http
 from vox_activity.net.transactions import in_transaction
 
-SITE = "https://testserver"
+from .fediverse import Fediverse
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import SITE
+from .support.records import table_counts
+from .support.remote_actors import make_remote, post_signed
+
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 
@@ -43,7 +45,7 @@ SHARED = "/activitypub/inbox"
 @pytest.fixture
 def server(httpsig, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
     }
@@ -150,7 +152,7 @@ class RefusingLikeHandler(LikeHandler):
 
 def test_refused_headers_from_a_handler_reach_the_response(client, alice, settings):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "INBOX_RATE_LIMIT": None,
         "INBOX_HANDLERS": {"Like": f"{__name__}.RefusingLikeHandler"},
     }

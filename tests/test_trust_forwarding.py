@@ -15,15 +15,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.fediverse import Fediverse
-from tests.remote_actors import AP, body_of, make_remote, post_signed
-from tests.trust_support import SignalLog, served_actor, stored_counts, table_counts
 from vox_activity.models import Activity, ActorKey, RemoteKey
 from vox_activity.protocol import rfc9421
 from vox_activity.protocol.multikey import multikey
 from vox_activity.protocol.proofs import create_proof
 
-SITE = "https://testserver"
+from .fediverse import Fediverse
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AP, SITE
+from .support.records import stored_counts, table_counts
+from .support.remote_actors import body_of, make_remote, post_signed, served_actor
+
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 
@@ -89,7 +91,7 @@ def test_an_old_rfc9421_signature_is_401(client, alice):
 @pytest.fixture
 def fediverse(httpsig, settings, db):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,
@@ -122,20 +124,13 @@ def forwarder(db):
     return make_remote("quinn", "relay.example", key=2)
 
 
-@pytest.fixture
-def signals():
-    log = SignalLog()
-    yield log
-    log.disconnect()
-
-
 def reply_by(victor) -> dict:
     note = victor.note(content="<p>victor's reply</p>", to=[ALICE])
     return victor.activity("Create", note, to=[ALICE])
 
 
 def test_a_forwarded_activity_proven_by_its_actor_is_accepted_as_its(
-    client, alice, victor, forwarder, proof_key, signals
+    client, alice, victor, forwarder, proof_key, received
 ):
     signed = create_proof(reply_by(victor), proof_key, f"{victor.iri}#ed25519-key")
 
@@ -144,7 +139,7 @@ def test_a_forwarded_activity_proven_by_its_actor_is_accepted_as_its(
     assert response.status_code == 202, response.content
     activity = Activity.objects.get(iri=signed["id"])
     assert activity.actor_iri == victor.iri
-    (event,) = signals.of("activity_received")
+    (event,) = received.of("activity_received")
     assert event["actor"].iri == victor.iri
     key = RemoteKey.objects.get(key_id=f"{victor.iri}#ed25519-key")
     assert (key.actor.iri, key.purpose, key.kind) == (
@@ -153,17 +148,17 @@ def test_a_forwarded_activity_proven_by_its_actor_is_accepted_as_its(
 
 
 def test_a_forwarded_activity_without_a_proof_is_403(
-    client, alice, victor, forwarder, signals
+    client, alice, victor, forwarder, received
 ):
     before = table_counts()
     response = post_signed(client, SHARED, reply_by(victor), forwarder)
     assert response.status_code == 403
     assert "no integrity proof" in response.json()["error"]
     assert table_counts() == before
-    assert signals.events == []
+    assert received.events == []
 
 
-def test_a_proof_by_the_forwarder_is_403(client, alice, victor, forwarder, signals):
+def test_a_proof_by_the_forwarder_is_403(client, alice, victor, forwarder, received):
     own_key = Ed25519PrivateKey.generate()
     signed = create_proof(reply_by(victor), own_key, f"{forwarder.iri}#ed25519-key")
     before = table_counts()
@@ -174,7 +169,7 @@ def test_a_proof_by_the_forwarder_is_403(client, alice, victor, forwarder, signa
 
 
 def test_words_changed_after_the_proof_are_401(
-    client, alice, victor, forwarder, proof_key, signals
+    client, alice, victor, forwarder, proof_key, received
 ):
     signed = create_proof(reply_by(victor), proof_key, f"{victor.iri}#ed25519-key")
     signed["object"]["content"] = "<p>words victor never wrote</p>"
@@ -183,11 +178,11 @@ def test_words_changed_after_the_proof_are_401(
     assert response.status_code == 401
     assert "does not verify" in response.json()["error"]
     assert stored_counts() == before
-    assert signals.events == []
+    assert received.events == []
 
 
 def test_a_proof_with_a_key_the_actor_does_not_publish_is_401(
-    client, alice, victor, forwarder, signals
+    client, alice, victor, forwarder, received
 ):
     made_up = Ed25519PrivateKey.generate()
     signed = create_proof(reply_by(victor), made_up, f"{victor.iri}#other-key")
@@ -199,7 +194,7 @@ def test_a_proof_with_a_key_the_actor_does_not_publish_is_401(
 
 
 def test_a_proof_with_the_actors_key_but_a_forged_key_id_is_401(
-    client, alice, victor, forwarder, signals
+    client, alice, victor, forwarder, received
 ):
     """The key must verify the proof: naming V's real key with another key's
     signature fails."""

@@ -16,16 +16,18 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests.fediverse import Fediverse, json_reply
-from tests.remote_actors import AS_CONTEXT, SECURITY_CONTEXT, post_signed, public_key
-from tests.trust_support import served_actor, table_counts
 from vox_activity import follows
 from vox_activity.exceptions import FollowError, RemoteActorError
 from vox_activity.models import Activity, ActorKey, Follow, RemoteActor, RemoteKey
 from vox_activity.net.remote_actors import ensure_actors
 from vox_activity.protocol.actor_documents import KeyFields
 
-SITE = "https://testserver"
+from .fediverse import Fediverse, json_reply
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import AS_CONTEXT, SECURITY_CONTEXT, SITE
+from .support.records import table_counts
+from .support.remote_actors import post_signed, public_key, served_actor
+
 ALICE = f"{SITE}/~alice/"
 SHARED = "/activitypub/inbox"
 
@@ -33,7 +35,7 @@ SHARED = "/activitypub/inbox"
 @pytest.fixture
 def fediverse(httpsig, settings, db):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,

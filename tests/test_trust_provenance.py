@@ -9,7 +9,7 @@ that fails.  Before the redesign, an ``Announce`` (or a ``Create`` whose
 ``object`` was a list) embedding a post "by" someone else was stored and
 shown as sent: anyone could put words in anyone's mouth.
 
-The announcing actors are cached rows (``tests.remote_actors``); the servers
+The announcing actors are cached rows (``tests/support/remote_actors.py``); the servers
 whose posts are announced are fake servers on loopback, fetched over real
 HTTP.
 """
@@ -20,9 +20,6 @@ import json
 
 import pytest
 
-from tests.fediverse import Fediverse, closed_port, json_reply
-from tests.remote_actors import make_remote, post_signed
-from tests.trust_support import HandlerSpy, SignalLog, stored_counts, table_counts
 from vox_activity.models import (
     Activity,
     ActorKey,
@@ -34,7 +31,12 @@ from vox_activity.outgoing.documents import key_id
 from vox_activity.outgoing.publish import publish
 from vox_activity.registry import instance_actor_iri
 
-SITE = "https://testserver"
+from .fediverse import Fediverse, closed_port, json_reply
+from .settings import SUITE_VOX_ACTIVITY
+from .support.constants import SITE
+from .support.records import HandlerSpy, SignalLog, stored_counts, table_counts
+from .support.remote_actors import make_remote, post_signed
+
 ALICE = f"{SITE}/~alice/"
 ARTICLE = f"{SITE}/articles/hello/"
 SHARED = "/activitypub/inbox"
@@ -46,7 +48,7 @@ ELSEWHERE = "https://elsewhere.example"
 @pytest.fixture
 def fediverse(httpsig, settings, db, client):
     settings.VOX_ACTIVITY = {
-        "INBOX_PROCESSING": "sync",
+        **SUITE_VOX_ACTIVITY,
         "ALLOW_PRIVATE_ADDRESSES": True,
         "INBOX_RATE_LIMIT": None,
         "KEY_SIZE": 1024,
@@ -77,13 +79,6 @@ def quinn(db):
 
 
 @pytest.fixture
-def signals():
-    log = SignalLog()
-    yield log
-    log.disconnect()
-
-
-@pytest.fixture
 def spy(monkeypatch):
     return HandlerSpy(monkeypatch)
 
@@ -105,13 +100,13 @@ def forged_copy(note: dict) -> dict:
     return {**note, "content": f"<p>{FORGED}</p>"}
 
 
-def nothing_mentions_the_forgery(signals: SignalLog, spy: HandlerSpy) -> None:
+def nothing_mentions_the_forgery(received: SignalLog, spy: HandlerSpy) -> None:
     stored = [
         *Activity.objects.values_list("data", flat=True),
         *StoredObject.objects.values_list("data", flat=True),
     ]
     assert FORGED not in json.dumps(stored)
-    assert FORGED not in json.dumps([event["data"] for event in signals.of(
+    assert FORGED not in json.dumps([event["data"] for event in received.of(
         "activity_received"
     )])  # fmt: skip
     assert FORGED not in spy.everything_seen()
@@ -124,7 +119,7 @@ def nothing_mentions_the_forgery(signals: SignalLog, spy: HandlerSpy) -> None:
 
 @pytest.mark.parametrize("kind", ["Create", "Update"])
 def test_a_create_whose_object_is_a_list_is_refused(
-    client, alice, quinn, signals, kind
+    client, alice, quinn, received, kind
 ):
     victor = "https://victor.example/users/victor"
     note = {
@@ -138,14 +133,14 @@ def test_a_create_whose_object_is_a_list_is_refused(
     assert response.status_code == 400
     assert "not a list" in response.json()["error"]
     assert table_counts() == before
-    assert signals.events == []
+    assert received.events == []
 
 
 # --- Announce: the announced post comes from its own server --------------------
 
 
 def test_an_announce_shows_what_the_posts_own_server_serves(
-    client, alice, quinn, victor_server, signals, spy
+    client, alice, quinn, victor_server, received, spy
 ):
     note = genuine_note(victor_server)
     announce = quinn.activity("Announce", forged_copy(note), to=[ALICE])
@@ -158,9 +153,9 @@ def test_an_announce_shows_what_the_posts_own_server_serves(
     stored = StoredObject.objects.get(iri=note["id"])
     assert (stored.data, stored.owner_iri) == (note, victor_server.iri("victor"))
     assert InboxItem.objects.for_owner(alice).get().activity == activity
-    (event,) = signals.of("activity_received")
+    (event,) = received.of("activity_received")
     assert event["data"]["object"] == note["id"]
-    nothing_mentions_the_forgery(signals, spy)
+    nothing_mentions_the_forgery(received, spy)
     # The post was fetched once, signed by this site's instance actor.
     (fetch,) = victor_server.gets("/notes/1")
     assert fetch.key_id == key_id(instance_actor_iri())
@@ -168,7 +163,7 @@ def test_an_announce_shows_what_the_posts_own_server_serves(
 
 
 def test_an_announce_whose_post_cannot_be_fetched_is_refused(
-    client, alice, quinn, fediverse, signals, spy
+    client, alice, quinn, fediverse, received, spy
 ):
     origin = f"http://127.0.0.1:{closed_port()}"
     note = {
@@ -182,11 +177,11 @@ def test_an_announce_whose_post_cannot_be_fetched_is_refused(
     assert response.status_code == 400
     assert "could not be fetched" in response.json()["error"]
     assert table_counts() == before
-    assert signals.events == []
+    assert received.events == []
 
 
 def test_an_announced_post_attributed_to_another_server_is_refused(
-    client, alice, quinn, victor_server, signals
+    client, alice, quinn, victor_server, received
 ):
     """A server may only host posts of its own actors: otherwise one that
     serves a post "by" someone elsewhere could forge it with a real fetch."""
@@ -198,11 +193,11 @@ def test_an_announced_post_attributed_to_another_server_is_refused(
     assert response.status_code == 400
     assert "attributed to" in response.json()["error"]
     assert stored_counts() == before
-    assert signals.events == []
+    assert received.events == []
 
 
 def test_an_announced_post_not_served_from_its_own_id_is_refused(
-    client, alice, quinn, victor_server, signals
+    client, alice, quinn, victor_server, received
 ):
     note = genuine_note(victor_server)
     victor_server.routes["/notes/1"] = json_reply(
@@ -306,7 +301,7 @@ def unknown_type_with_a_foreign_object(quinn):
     ids=lambda make: make.__name__,
 )
 def test_embedded_objects_from_other_servers_arrive_as_iris_only(
-    client, alice, quinn, signals, spy, make
+    client, alice, quinn, received, spy, make
 ):
     data, path, iri = make(quinn)
 
@@ -317,7 +312,7 @@ def test_embedded_objects_from_other_servers_arrive_as_iris_only(
     assert len(spy.data_seen_by("apply")) == 1
     views = {
         "Activity.data": activity.data,
-        "signal data": signals.of("activity_received")[0]["data"],
+        "signal data": received.of("activity_received")[0]["data"],
         **{f"{hook} hook": seen for hook in ("recipients", "apply")
            for seen in spy.data_seen_by(hook)},
     }  # fmt: skip
@@ -326,7 +321,7 @@ def test_embedded_objects_from_other_servers_arrive_as_iris_only(
         for step in path:
             value = value[step]
         assert value == iri, where
-    nothing_mentions_the_forgery(signals, spy)
+    nothing_mentions_the_forgery(received, spy)
 
 
 def test_an_accept_embedding_our_follow_still_completes_it(client, alice, quinn):
@@ -348,7 +343,7 @@ def test_the_senders_own_embedded_objects_are_kept_whole(client, alice, quinn, s
 
 
 def test_a_local_object_embedded_by_a_stranger_is_only_its_iri(
-    client, alice, quinn, article, signals, spy
+    client, alice, quinn, article, received, spy
 ):
     """An object of *this* site is not the sender's to describe either."""
     article_object = {"id": ARTICLE, "type": "Article", "attributedTo": ALICE}
@@ -360,4 +355,4 @@ def test_a_local_object_embedded_by_a_stranger_is_only_its_iri(
     assert post_signed(client, SHARED, data, quinn).status_code == 202
     assert Activity.objects.get(iri=data["id"]).data["object"] == embedded["id"]
     assert InboxItem.objects.for_owner(alice).filter(activity__iri=data["id"]).exists()
-    nothing_mentions_the_forgery(signals, spy)
+    nothing_mentions_the_forgery(received, spy)

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+#: Real processes (workers, servers, a project run in a subprocess): slow.
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parent.parent
 WALKTHROUGH = ROOT / "tests" / "walkthrough"
 PAGE = ROOT / "docs" / "integrate.rst"

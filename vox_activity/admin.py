@@ -15,6 +15,23 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+__all__ = [
+    "ActivityAdmin",
+    "ActorKeyAdmin",
+    "BlockAdmin",
+    "DeliveryAdmin",
+    "DomainBlockAdmin",
+    "DomainHealthAdmin",
+    "FollowAdmin",
+    "InboxItemAdmin",
+    "ProcessingFilter",
+    "ReadOnlyAdmin",
+    "RemoteActorAdmin",
+    "RemoteKeyInline",
+    "ReportAdmin",
+    "StoredObjectAdmin",
+]
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 

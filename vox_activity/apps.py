@@ -8,6 +8,8 @@ from vox_activity.compat import (
     install_django_vox_aliases,
 )
 
+__all__ = ["VoxActivityConfig"]
+
 # Runs when Django imports this module, which happens for every installed app
 # before any app's models are imported, so django_vox.models finds the aliases.
 install_django_vox_aliases()

@@ -15,6 +15,15 @@ from vox_activity.protocol.usernames import username_problem
 from vox_activity.registration import hook
 from vox_activity.registry import actor_models, federated_username, registration_for
 
+__all__ = [
+    "check_actor_registrations",
+    "check_app_order",
+    "check_backend_and_middleware",
+    "check_site_domain",
+    "check_urls",
+    "check_usernames",
+]
+
 BACKEND_PATH = "vox_activity.backend.Backend"
 MIDDLEWARE_PATH = "vox_activity.middleware.ActivityPubMiddleware"
 ISSUE_METHOD = "vox_activity.issue.issue_now"

@@ -25,6 +25,13 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+__all__ = [
+    "DJANGO_VOX_ALIASES",
+    "align_django_vox_migration_state",
+    "install_django_vox_aliases",
+    "tasks_module",
+]
+
 #: (module, removed name, replacement name in the same module)
 DJANGO_VOX_ALIASES = (
     ("django.utils.translation", "ugettext_lazy", "gettext_lazy"),

@@ -21,6 +21,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+__all__ = [
+    "CHOICES",
+    "DEFAULTS",
+    "SETTINGS_NAME",
+    "get_setting",
+]
+
 SETTINGS_NAME = "VOX_ACTIVITY"
 
 DEFAULTS: dict[str, Any] = {

@@ -27,6 +27,14 @@ from django_vox.registry import Channel, Registration, objects, provides_contact
 
 from vox_activity.site import absolute_iri, url_path
 
+__all__ = [
+    "ActivityRegistration",
+    "Actor",
+    "ActorAddress",
+    "ActorRegistration",
+    "hook",
+]
+
 #: A local actor: an instance of a model registered with django-vox whose
 #: registration's ``has_activity_endpoint()`` is true (users, groups,
 #: projects...).  Any model can be one, so the type is :class:`Model`.

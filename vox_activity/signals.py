@@ -21,6 +21,14 @@ for work that must only happen once the data is saved (e-mails, tasks).
 
 from django.dispatch import Signal
 
+__all__ = [
+    "activity_received",
+    "follow_accepted",
+    "follow_rejected",
+    "follow_removed",
+    "follow_requested",
+]
+
 activity_received = Signal()
 follow_requested = Signal()
 follow_accepted = Signal()

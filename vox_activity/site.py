@@ -28,6 +28,16 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_script_prefix
 
+__all__ = [
+    "absolute_iri",
+    "local_path",
+    "script_prefix",
+    "site_domain",
+    "site_origin",
+    "site_scheme",
+    "url_path",
+]
+
 
 @lru_cache(maxsize=1)
 def _sites_installed() -> bool:

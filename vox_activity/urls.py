@@ -10,6 +10,8 @@ from django.urls import path
 
 from vox_activity.serving import discovery, views
 
+__all__ = ["urlpatterns"]
+
 app_name = "vox_activity"
 
 urlpatterns = [

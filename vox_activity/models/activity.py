@@ -27,6 +27,18 @@ from vox_activity.models.text import ReceivedText
 from vox_activity.protocol import html
 from vox_activity.protocol.vocabulary import PUBLIC, iri_of, is_public, public_view
 
+__all__ = [
+    "TYPE_MAX_LENGTH",
+    "Activity",
+    "ActivityManager",
+    "ActivityQuerySet",
+    "InboxItem",
+    "InboxItemManager",
+    "InboxItemQuerySet",
+    "Report",
+    "ReportManager",
+]
+
 #: Longest ``type`` stored (longer names are cut; they are unknown types).
 TYPE_MAX_LENGTH = 64
 

@@ -24,6 +24,7 @@ the new token, which is just as safe.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +38,19 @@ from django.utils.translation import gettext_lazy as _
 from vox_activity.models.activity import Activity
 from vox_activity.models.fields import IriField
 
-__all__ = ["Claimed", "Delivery", "DeliverySweep", "DomainHealth", "new_token"]
+__all__ = [
+    "ATTEMPT_PREFIX",
+    "QUEUED_END",
+    "QUEUED_PREFIX",
+    "Claimed",
+    "Delivery",
+    "DeliveryManager",
+    "DeliveryQuerySet",
+    "DeliverySweep",
+    "DeliverySweepManager",
+    "DomainHealth",
+    "new_token",
+]
 
 
 #: Tokens of rows held for a task in the queue start with "q" (hex digits
@@ -225,8 +238,6 @@ def _supports_update_returning(connection: Any) -> bool:
     if connection.vendor == "postgresql":
         return True
     if connection.vendor == "sqlite":
-        import sqlite3
-
         return sqlite3.sqlite_version_info >= (3, 35)
     return False
 

@@ -21,6 +21,14 @@ from vox_activity.signals import (
     follow_requested,
 )
 
+__all__ = [
+    "Block",
+    "BlockManager",
+    "Follow",
+    "FollowManager",
+    "FollowQuerySet",
+]
+
 
 class FollowQuerySet(models.QuerySet["Follow"]):
     def accepted(self) -> FollowQuerySet:

@@ -27,6 +27,15 @@ from vox_activity.conf import get_setting
 from vox_activity.models.fields import IriField
 from vox_activity.protocol.cavage import generate_private_key_pem, public_key_pem
 
+__all__ = [
+    "INSTANCE_OWNER_ID",
+    "ActorKey",
+    "ActorKeyManager",
+    "ActorKeyQuerySet",
+    "generate_ed25519_pair",
+    "owner_fields",
+]
+
 #: ``owner_id`` of the key of the site-wide instance actor (no owner model).
 INSTANCE_OWNER_ID = "__instance__"
 

@@ -25,6 +25,14 @@ from vox_activity.protocol.vocabulary import (
     is_public,
 )
 
+__all__ = [
+    "TYPE_MAX_LENGTH",
+    "StoredObject",
+    "StoredObjectManager",
+    "StoredObjectQuerySet",
+    "object_type",
+]
+
 TYPE_MAX_LENGTH = 64
 
 

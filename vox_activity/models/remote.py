@@ -23,6 +23,18 @@ from vox_activity.models.fields import IriField
 from vox_activity.protocol.actor_documents import ActorFields, KeyFields
 from vox_activity.protocol.iri import origin_of
 
+__all__ = [
+    "BLOCKS_CACHE_SECONDS",
+    "DomainBlock",
+    "DomainBlockQuerySet",
+    "RemoteActor",
+    "RemoteActorManager",
+    "RemoteKey",
+    "blocked_domains",
+    "domain_of",
+    "forget_blocked_domains",
+]
+
 
 class RemoteActorManager(models.Manager["RemoteActor"]):
     def store(self, fields: ActorFields, data: dict[str, Any]) -> RemoteActor:

@@ -22,6 +22,8 @@ from typing import Any
 from django_vox import registry
 from django_vox import settings as vox_settings
 
+__all__ = ["address_items", "issue_now"]
+
 
 def _identity(contactable: Any) -> Any:
     """A hashable key equal exactly when django's ``Model.__eq__`` says so."""

@@ -32,6 +32,8 @@ from django.utils import timezone
 from vox_activity.conf import get_setting
 from vox_activity.models import DeliverySweep
 from vox_activity.models.delivery import new_token
+from vox_activity.outgoing.delivery import batch_size, queue_due
+from vox_activity.outgoing.tasks import can_defer, enqueue_sweep
 
 __all__ = ["SWEEP_BATCHES", "ensure_sweep", "run_sweep", "sweep_interval"]
 
@@ -46,8 +48,6 @@ def sweep_interval() -> timedelta:
 
 def ensure_sweep() -> bool:
     """Start the sweep chain unless a live one exists; True if started here."""
-    from vox_activity.outgoing.tasks import can_defer, enqueue_sweep
-
     if not can_defer():
         return False
     now = timezone.now()
@@ -62,9 +62,6 @@ def ensure_sweep() -> bool:
 
 def run_sweep(chain: str) -> str:
     """One run of the chain ``chain``: queue what is due, enqueue the next run."""
-    from vox_activity.outgoing.delivery import batch_size, queue_due
-    from vox_activity.outgoing.tasks import enqueue_sweep
-
     now = timezone.now()
     due_at = now + sweep_interval()
     if not DeliverySweep.objects.renew(chain, due_at):

@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from vox_activity.exceptions import Refused
 from vox_activity.protocol.iri import ascii_int
 
+__all__ = ["MAX_DEPTH", "parse_json_object", "read_json_object"]
+
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")

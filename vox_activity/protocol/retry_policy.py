@@ -24,6 +24,16 @@ from datetime import UTC, datetime, timedelta
 
 from vox_activity.protocol.iri import ascii_int
 
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "RETRY_AFTER_CAP",
+    "Outcome",
+    "backoff",
+    "classify",
+    "next_attempt_delay",
+    "parse_retry_after",
+]
+
 RETRY_AFTER_CAP = timedelta(days=1)
 RETRYABLE_STATUSES = frozenset({401, 408, 429})
 

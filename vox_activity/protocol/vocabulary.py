@@ -12,6 +12,37 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+__all__ = [
+    "ACTIVITY_JSON",
+    "ACTIVITY_TYPES",
+    "ADDRESSING_FIELDS",
+    "AS_CONTEXT",
+    "AS_NAMESPACE",
+    "BLIND_FIELDS",
+    "CODENAME_TO_TYPE",
+    "DEFAULT_ACTIVITY_TYPE",
+    "LD_JSON",
+    "LD_JSON_AS",
+    "PUBLIC",
+    "PUBLIC_ALIASES",
+    "SECURITY_CONTEXT",
+    "activity_type_for",
+    "address_iri",
+    "as_list",
+    "build_context",
+    "format_datetime",
+    "iri_of",
+    "is_public",
+    "normalise_public",
+    "origin_of",
+    "past_tense",
+    "public_view",
+    "recipients_of",
+    "to_json",
+    "type_from_codename",
+    "type_from_setting",
+]
+
 AS_NAMESPACE = "https://www.w3.org/ns/activitystreams"
 AS_CONTEXT = AS_NAMESPACE
 SECURITY_CONTEXT = "https://w3id.org/security/v1"

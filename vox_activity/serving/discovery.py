@@ -49,6 +49,25 @@ from vox_activity.registry import (
 from vox_activity.serving.responses import error_response
 from vox_activity.site import absolute_iri, local_path, site_domain, url_path
 
+__all__ = [
+    "JRD_JSON",
+    "NODEINFO_JSON",
+    "NODEINFO_SCHEMA",
+    "SOFTWARE_NAME",
+    "XRD_XML",
+    "count_local_actors",
+    "host_meta",
+    "host_meta_view",
+    "instance_webfinger_document",
+    "nodeinfo_document",
+    "nodeinfo_index",
+    "nodeinfo_index_view",
+    "nodeinfo_view",
+    "webfinger",
+    "webfinger_document",
+    "webfinger_view",
+]
+
 JRD_JSON = "application/jrd+json"
 XRD_XML = "application/xrd+xml"
 PROFILE_PAGE = "http://webfinger.net/rel/profile-page"

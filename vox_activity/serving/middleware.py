@@ -34,6 +34,8 @@ from vox_activity.serving.responses import (
 )
 from vox_activity.serving.views import ACTOR_VIEWS
 
+__all__ = ["ActivityPubMiddleware", "is_activitypub_request"]
+
 
 def is_activitypub_request(request: HttpRequest) -> bool:
     if request.method in ("GET", "HEAD"):

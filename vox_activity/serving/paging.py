@@ -21,6 +21,13 @@ from vox_activity.exceptions import Refused
 from vox_activity.protocol.iri import ascii_int
 from vox_activity.protocol.vocabulary import AS_CONTEXT
 
+__all__ = [
+    "collection",
+    "collection_page",
+    "is_page_request",
+    "page_size",
+]
+
 
 def _positive_int(params: QueryDict, name: str) -> int | None:
     raw = params.get(name)

@@ -30,6 +30,20 @@ from vox_activity.protocol.vocabulary import (
 )
 from vox_activity.site import script_prefix
 
+__all__ = [
+    "ERROR_TEMPLATE",
+    "ErrorResponse",
+    "accepts_activity_json",
+    "activity_response",
+    "error_page",
+    "error_response",
+    "for_client",
+    "has_activity_content_type",
+    "no_content",
+    "response_media_type",
+    "wants_html",
+]
+
 
 def _media_types(header: str) -> list[tuple[str, dict[str, str]]]:
     """Parse an Accept or Content-Type header: [(type, {param: value})]."""

@@ -38,6 +38,21 @@ from vox_activity.serving.responses import (
 )
 from vox_activity.site import absolute_iri
 
+__all__ = [
+    "ACTOR_VIEWS",
+    "activity_view",
+    "actor_view",
+    "followers_view",
+    "following_view",
+    "inbox_view",
+    "instance_actor_view",
+    "instance_outbox_view",
+    "is_owner",
+    "outbox_view",
+    "receive",
+    "shared_inbox_view",
+]
+
 READ_CONTEXT = [AS_CONTEXT, {"dateRead": "https://schema.org/dateRead"}]
 
 

@@ -25,6 +25,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from vox_activity.protocol.html import localized_value, plain_text, sanitize_html
 
+__all__ = ["activity_html", "activity_text", "register"]
+
 register = template.Library()
 
 

@@ -31,6 +31,8 @@ from vox_activity.diagnostics import (
     resolve_local,
 )
 
+__all__ = ["Command"]
+
 LABELS = {Level.OK: "OK", Level.WARNING: "WARN", Level.ERROR: "FAIL"}
 
 

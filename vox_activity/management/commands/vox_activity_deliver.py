@@ -15,6 +15,8 @@ from django.core.management.base import BaseCommand
 
 from vox_activity.outgoing.delivery import enqueue_due, run_due
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = "Enqueue (or --run) every pending delivery whose next attempt is due."

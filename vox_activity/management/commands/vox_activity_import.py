@@ -46,6 +46,8 @@ from django.db.models import Model, Q
 from vox_activity.models import IRI_MAX_LENGTH, Activity, InboxItem
 from vox_activity.protocol.vocabulary import AS_CONTEXT, format_datetime, iri_of
 
+__all__ = ["Command"]
+
 DEFAULT_BATCH_SIZE = 500
 
 

@@ -12,6 +12,8 @@ from vox_activity.registry import (
     key_id,
 )
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = (

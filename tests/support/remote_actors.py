@@ -3,8 +3,12 @@
 A :class:`Remote` is a remote actor we have already fetched: a
 :class:`~vox_activity.models.RemoteActor` row with a fresh ``fetched_at`` and
 a real document, whose private key the test holds, so the inbox can verify
-its requests without any network.  RSA keys are slow to make, so a few are
-made once per session (:func:`private_key`) and shared.
+its requests without any network (:func:`make_remote`; the ``carol``,
+``dave`` and ``erin`` fixtures are three of them).  :func:`uncached_remote`
+is one never fetched, whose document a test serves with ``remote_web``;
+:func:`served_actor` is one served by a ``tests/fediverse.py`` server.  RSA
+keys are slow to make, so a few are made once per session
+(:func:`private_key`) and shared.
 """
 
 from __future__ import annotations
@@ -14,34 +18,36 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.utils import timezone
 
-from vox_activity.models import (
-    Activity,
-    Block,
-    Delivery,
-    Follow,
-    InboxItem,
-    RemoteActor,
-    RemoteKey,
-    StoredObject,
-)
+from vox_activity.models import RemoteActor, RemoteKey
 from vox_activity.protocol.cavage import (
     generate_private_key_pem,
     public_key_pem,
     sign_request,
 )
 
-AP = "application/activity+json"
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-SECURITY_CONTEXT = "https://w3id.org/security/v1"
-SITE = "https://testserver"
+from .constants import AP, AS_CONTEXT, SECURITY_CONTEXT, SITE
 
-#: Every table an incoming activity may write to.
-WRITTEN = (Activity, InboxItem, Follow, StoredObject, Block, Delivery)
+if TYPE_CHECKING:
+    from ..fediverse import RemoteServer
+
+__all__ = [
+    "Remote",
+    "a_while_ago",
+    "actor_document",
+    "body_of",
+    "make_remote",
+    "post_signed",
+    "private_key",
+    "public_key",
+    "served_actor",
+    "signed_extras",
+    "uncached_remote",
+]
 
 _serial = itertools.count(1)
 
@@ -55,11 +61,6 @@ def private_key(index: int) -> str:
 @functools.cache
 def public_key(index: int) -> str:
     return public_key_pem(private_key(index))
-
-
-def row_counts() -> dict[str, int]:
-    """Rows per table that incoming activities write; compare before and after."""
-    return {model.__name__: model.objects.count() for model in WRITTEN}
 
 
 def actor_document(
@@ -177,6 +178,29 @@ def uncached_remote(
     shared = f"https://{domain}/inbox"
     document = actor_document(iri, public_key(key), shared_inbox=shared, **extra)
     return Remote(iri, f"{iri}#main-key", private_key(key), None, document)
+
+
+def served_actor(server: RemoteServer, name: str, key: int, **changes: Any) -> Remote:
+    """Serve ``name`` on ``server`` with test key ``key``; the test can sign as it.
+
+    ``changes`` replace fields of the document (``publicKey`` included).
+    """
+    iri = server.iri(name)
+    key_id = f"{iri}#main-key"
+    document = {
+        "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+        "id": iri,
+        "type": "Person",
+        "preferredUsername": name,
+        "inbox": f"{iri}/inbox",
+        "outbox": f"{iri}/outbox",
+        "followers": f"{iri}/followers",
+        "endpoints": {"sharedInbox": server.shared_inbox},
+        "publicKey": {"id": key_id, "owner": iri, "publicKeyPem": public_key(key)},
+        **changes,
+    }
+    server.actors[name] = document
+    return Remote(iri, key_id, private_key(key), None, document)
 
 
 def a_while_ago(minutes: int = 10) -> datetime:
