@@ -10,7 +10,7 @@ a fresh machine that has nothing but Python.  Everything else is installed into
 * ``.venvs/django6``   - Django 6.x on Python 3.12+ (found on PATH or in pyenv).
 
 ``test`` runs, for every environment: ``makemigrations --check`` and pytest on
-SQLite, and on PostgreSQL too when ``DATABASE_URL`` is set; then ruff, the
+SQLite, and on PostgreSQL too when ``DATABASE_URL`` is set; then ruff, mypy, the
 Sphinx build (warnings are errors) and the packaging check (build, ``twine
 check``, what the sdist and the wheel hold) once.  It ends with one summary line.
 
@@ -355,6 +355,7 @@ def command_test(options: argparse.Namespace) -> int:
         tally.step(
             "ruff format --check", [python, "-m", "ruff", "format", "--check", "."]
         )
+        tally.step("mypy (django-stubs)", [python, "-m", "mypy"])
         tally.step(
             "sphinx (warnings are errors)",
             [

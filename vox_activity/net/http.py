@@ -268,7 +268,8 @@ def _target(url: str) -> _Target:
     prepared = requests.PreparedRequest()
     try:
         prepared.prepare_url(url, None)
-        parts = urlsplit(prepared.url)
+        prepared_url = str(prepared.url or "")
+        parts = urlsplit(prepared_url)
         explicit_port = parts.port
     except (requests.RequestException, ValueError) as exc:
         raise InvalidURLError(f"Not a valid URL: {url!r} ({exc})", url=url) from exc
@@ -283,7 +284,7 @@ def _target(url: str) -> _Target:
     host_header = f"[{host}]" if ":" in host else host
     if port != _SCHEMES[scheme]:
         host_header += f":{port}"
-    return _Target(prepared.url, scheme, host, port, host_header)
+    return _Target(prepared_url, scheme, host, port, host_header)
 
 
 # --- the total deadline ------------------------------------------------------
@@ -529,10 +530,12 @@ class _PinnedAdapter(HTTPAdapter):
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
+    ) -> tuple[Any, Any]:
+        # Plain dicts: the stubs' TypedDicts do not name ``server_hostname``,
+        # which urllib3's pools accept (SNI and certificate checks use it).
+        parent = super().build_connection_pool_key_attributes(request, verify, cert)
+        host_params: dict[str, Any] = dict(parent[0])
+        pool_kwargs: dict[str, Any] = dict(parent[1])
         address = getattr(request, "address", None)
         if address is None:
             raise BlockedAddressError(
