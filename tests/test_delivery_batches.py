@@ -142,7 +142,7 @@ def tasks_of(backend, path=DELIVER):
 def sweep_command(*args):
     out = io.StringIO()
     call_command("vox_activity_deliver", *args, stdout=out)
-    return out.getvalue().strip()
+    return out.getvalue().splitlines()[0]  # the deliveries' line
 
 
 def expire(*rows):

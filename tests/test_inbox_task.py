@@ -9,13 +9,25 @@ dummy backend, which records them; the tests run them by hand.
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from vox_activity.incoming import handlers, processing
 from vox_activity.incoming.tasks import enqueue_unprocessed, process_inbox
-from vox_activity.models import Activity, Follow, InboxItem, StoredObject
+from vox_activity.models import (
+    Activity,
+    DeliverySweep,
+    Follow,
+    InboxItem,
+    StoredObject,
+)
+from vox_activity.outgoing.sweep import ensure_sweep, run_sweep
 from vox_activity.protocol import cavage
 
 from .support.constants import SITE
@@ -27,6 +39,10 @@ ALICE_INBOX = "/~alice/inbox"
 SHARED = "/activitypub/inbox"
 
 
+INBOX_TASK = "vox_activity.incoming.tasks.process_inbox"
+SWEEP_TASK = "vox_activity.outgoing.tasks.sweep_deliveries"
+
+
 @pytest.fixture(autouse=True)
 def task_mode(settings, dummy_tasks):
     """Received activities are applied by a task, which the test runs."""
@@ -34,9 +50,14 @@ def task_mode(settings, dummy_tasks):
     return dummy_tasks
 
 
+def inbox_tasks(backend) -> list:
+    """The inbox tasks enqueued (not the sweep chain they keep alive)."""
+    return [r for r in backend.results if r.task.module_path == INBOX_TASK]
+
+
 def run_tasks(backend) -> list:
-    """Run what was enqueued (as a worker would), in order; their results."""
-    results = [process_inbox.call(*r.args) for r in backend.results]
+    """Run the inbox tasks enqueued (as a worker would), in order; their results."""
+    results = [process_inbox.call(*r.args) for r in inbox_tasks(backend)]
     backend.clear()
     return results
 
@@ -53,7 +74,7 @@ def test_the_request_stores_and_answers_the_task_applies(
         assert row.processed_at is None
         assert not InboxItem.objects.exists() and not StoredObject.objects.exists()
         assert signals.events == []
-        assert [r.args for r in task_mode.results] == [[carol.iri]]
+        assert [r.args for r in inbox_tasks(task_mode)] == [[carol.iri]]
 
         assert run_tasks(task_mode) == [1]
     row.refresh_from_db()
@@ -203,3 +224,62 @@ def test_precise_errors_stay_synchronous(client, alice, carol, task_mode):
 def test_processing_module_is_the_one_path(alice):
     """Sync mode and the task share ``apply`` (one place for side effects)."""
     assert processing.store_and_apply.__module__ == processing.apply.__module__
+
+
+def test_the_sweep_chain_requeues_received_activities_left_waiting(
+    client, alice, carol, task_mode, settings
+):
+    """No operator: the inbox task keeps the sweep chain alive, and the chain
+    queues the task again for activities that waited longer than an interval
+    (here: the task was lost with its worker)."""
+    settings.VOX_ACTIVITY = {**settings.VOX_ACTIVITY, "DELIVERY_SWEEP_INTERVAL": 10}
+    like = carol.activity("Like", ALICE, to=[ALICE])
+    post_signed(client, SHARED, like, carol)
+    # A first task for someone else starts the chain, then the like's task
+    # is lost (nothing ran it).
+    assert process_inbox.call("https://nobody.example/") == 0
+    (chain,) = [r for r in task_mode.results if r.task.module_path == SWEEP_TASK]
+    task_mode.clear()
+
+    # Received just now: its own task may still be queued; not re-queued.
+    assert run_sweep(chain.args[0]) == "queued 0"
+    assert inbox_tasks(task_mode) == []
+    # Waited longer than an interval: queued again, and the chain goes on.
+    Activity.objects.filter(iri=like["id"]).update(
+        published=timezone.now() - timedelta(seconds=11)
+    )
+    assert run_sweep(chain.args[0]) == "queued 0, and 1 other tasks"
+    assert run_tasks(task_mode) == [1]
+    assert InboxItem.objects.for_owner(alice).exists()
+    # Nothing waits any more: the chain ends.
+    assert run_sweep(chain.args[0]) == "ended: nothing pending"
+    assert DeliverySweep.objects.get(name="deliveries").token == ""
+
+
+def test_a_waiting_received_activity_keeps_the_chain_alive(
+    client, alice, carol, task_mode
+):
+    post_signed(client, SHARED, carol.activity("Like", ALICE), carol)
+    assert ensure_sweep() is True
+    (chain,) = [r for r in task_mode.results if r.task.module_path == SWEEP_TASK]
+    assert not DeliverySweep.objects.release(chain.args[0])
+
+
+def test_the_deliver_command_requeues_or_applies_what_waited(
+    client, alice, carol, task_mode
+):
+    """For backends that cannot defer (no chain): the command does it."""
+    post_signed(client, SHARED, carol.activity("Like", ALICE, to=[ALICE]), carol)
+    task_mode.clear()
+    assert deliver_command()[1] == "Enqueued the inbox task of 0 senders."
+    Activity.objects.update(published=timezone.now() - timedelta(minutes=5))
+    assert deliver_command()[1] == "Enqueued the inbox task of 1 senders."
+    assert [r.args for r in inbox_tasks(task_mode)] == [[carol.iri]]
+    assert deliver_command("--run")[1] == "Applied 1 received activities."
+    assert InboxItem.objects.for_owner(alice).exists()
+
+
+def deliver_command(*args) -> list[str]:
+    out = io.StringIO()
+    call_command("vox_activity_deliver", *args, stdout=out)
+    return out.getvalue().splitlines()

@@ -26,6 +26,7 @@ class VoxActivityConfig(AppConfig):
         from django.db.models.signals import pre_delete
 
         from vox_activity import checks  # noqa: F401  (registers the checks)
+        from vox_activity.incoming import tasks  # noqa: F401  (its sweeper)
         from vox_activity.profiles import on_pre_delete
 
         align_django_vox_migration_state()

@@ -370,13 +370,15 @@ class DeliverySweepManager(models.Manager["DeliverySweep"]):
         return bool(self.filter(name=self.NAME, token=token).update(due_at=due_at))
 
     def release(self, token: str) -> bool:
-        """End the chain ``token`` if no delivery is pending (checked in the
-        same statement, so a publication committing meanwhile either keeps
-        the chain or finds it ended and starts another)."""
+        """End the chain ``token`` if no delivery is pending and no received
+        activity waits for the inbox task (checked in the same statement, so
+        work committing meanwhile either keeps the chain or finds it ended
+        and starts another)."""
         pending = Delivery.objects.using(self.db).filter(state=Delivery.State.PENDING)
+        waiting = Activity.objects.using(self.db).unprocessed().filter(local=False)
         return bool(
             self.filter(name=self.NAME, token=token)
-            .filter(~models.Exists(pending))
+            .filter(~models.Exists(pending), ~models.Exists(waiting))
             .update(token="", due_at=None)
         )
 

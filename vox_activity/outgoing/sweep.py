@@ -18,6 +18,12 @@ rows calls :func:`ensure_sweep` first, which starts a chain unless a live one
 exists (one upsert), so new work restarts an ended chain, and a chain that
 died with its worker (its next run overdue by two intervals) is replaced.
 
+Received activities waiting for the inbox task keep the chain alive too:
+the inbox registers a *sweeper* (:func:`register_sweeper`) that each run
+calls, which queues the task of every sender whose activities have waited
+longer than one interval (a task lost with a dead worker, or one whose
+activity raised and is to be tried again).
+
 The chain needs a task backend that can defer tasks (``django-tasks-db``'s
 database worker, RQ with ``--with-scheduler``).  With one that cannot, nothing
 is chained: run ``manage.py vox_activity_deliver --loop 30`` instead.
@@ -25,7 +31,8 @@ is chained: run ``manage.py vox_activity_deliver --loop 30`` instead.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -35,11 +42,35 @@ from vox_activity.models.delivery import new_token
 from vox_activity.outgoing.delivery import batch_size, queue_due
 from vox_activity.outgoing.tasks import can_defer, enqueue_sweep
 
-__all__ = ["SWEEP_BATCHES", "ensure_sweep", "run_sweep", "sweep_interval"]
+__all__ = [
+    "SWEEP_BATCHES",
+    "Sweeper",
+    "ensure_sweep",
+    "register_sweeper",
+    "run_sweep",
+    "sweep_interval",
+]
 
 #: Batches (of DELIVERY_BATCH_SIZE) one run of the sweep queues at most; the
 #: rest waits for the next run, so that a long backlog is not queued twice.
 SWEEP_BATCHES = 100
+
+
+#: Other background work a sweep run keeps moving: called with the run's
+#: time, returns how many tasks it queued.
+Sweeper = Callable[[datetime], int]
+_SWEEPERS: list[Sweeper] = []
+
+
+def register_sweeper(sweeper: Sweeper) -> Sweeper:
+    """Have every sweep run call ``sweeper`` (once, however often registered).
+
+    The layers above delivery (the inbox) register here rather than being
+    imported by it: see CONTRIBUTING.rst, "Where code goes".
+    """
+    if sweeper not in _SWEEPERS:
+        _SWEEPERS.append(sweeper)
+    return sweeper
 
 
 def sweep_interval() -> timedelta:
@@ -70,4 +101,5 @@ def run_sweep(chain: str) -> str:
         return "ended: nothing pending"
     enqueue_sweep(chain, run_after=due_at)  # first: a crash below keeps the chain
     queued = queue_due(limit=SWEEP_BATCHES * batch_size(), now=now)
-    return f"queued {len(queued)}"
+    others = sum(sweeper(now) for sweeper in _SWEEPERS)
+    return f"queued {len(queued)}" + (f", and {others} other tasks" if others else "")

@@ -1,4 +1,5 @@
-"""Queue (or run) the deliveries whose next attempt is due.
+"""Queue (or run) the deliveries whose next attempt is due, and received
+activities left waiting.
 
 The sweep task (:mod:`vox_activity.outgoing.sweep`) does this by itself on a
 task backend that can defer tasks.  Run this command every half minute
@@ -6,14 +7,21 @@ task backend that can defer tasks.  Run this command every half minute
 backend), and once whenever you want due rows queued right now.  ``--run``
 attempts deliveries right here instead of enqueueing them (handy with no
 worker at all).  Rows a queued task or an attempt holds are not due: the
-command never queues a delivery twice.
+command never queues a delivery twice.  Received activities that waited for
+the inbox task longer than ``DELIVERY_SWEEP_INTERVAL`` get their task queued
+again (or, with ``--run``, are applied here).
 """
 
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from vox_activity.incoming.processing import run_pending
+from vox_activity.incoming.tasks import sweep_received
+from vox_activity.models import Activity
 from vox_activity.outgoing.delivery import enqueue_due, run_due
+from vox_activity.outgoing.sweep import sweep_interval
 
 __all__ = ["Command"]
 
@@ -33,9 +41,22 @@ class Command(BaseCommand):
             if run:
                 count = run_due(limit)
                 self.stdout.write(f"Attempted {count} due deliveries.")
+                applied = sum(map(run_pending, self.waiting_senders(limit)))
+                self.stdout.write(f"Applied {applied} received activities.")
             else:
                 count = enqueue_due(limit)
                 self.stdout.write(f"Enqueued {count} due deliveries.")
+                senders = sweep_received(timezone.now())
+                self.stdout.write(f"Enqueued the inbox task of {senders} senders.")
             if loop is None:
                 return
             time.sleep(loop)
+
+    @staticmethod
+    def waiting_senders(limit: int) -> list[str]:
+        """Senders whose activities waited longer than one sweep interval."""
+        before = timezone.now() - sweep_interval()
+        waiting = Activity.objects.unprocessed().filter(
+            local=False, published__lt=before
+        )
+        return list(waiting.values_list("actor_iri", flat=True).distinct()[:limit])
