@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from vox_activity.conf import get_setting
 from vox_activity.exceptions import KeyMismatch, SignatureError
+from vox_activity.protocol.private_keys import load_private_key
 
 __all__ = [
     "SUPPORTED_ALGORITHMS",
@@ -135,15 +135,9 @@ def public_key_pem(private_key_pem: str) -> str:
     )
 
 
-@lru_cache(maxsize=256)
 def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
-    """Parse (and validate) a private key once per process.
-
-    Loading an RSA key checks it thoroughly, which takes 40-60 ms; signing
-    takes under 1 ms.  Deliveries sign with a handful of keys over and over,
-    so the parsed keys are kept (they are in the database already).
-    """
-    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+    """Our RSA key, parsed once per process (:mod:`.private_keys`)."""
+    key = load_private_key(pem)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(f"HTTP Signatures need an RSA key, not {type(key).__name__}")
     return key

@@ -74,7 +74,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -85,6 +84,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from vox_activity.conf import get_setting
 from vox_activity.exceptions import KeyMismatch, SignatureError
+from vox_activity.protocol.private_keys import PrivateKey, load_private_key
 
 __all__ = [
     "ALGORITHMS",
@@ -145,7 +145,6 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 SignatureScheme = Literal["rfc9421", "cavage"]
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
-PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
 
 # --- data -------------------------------------------------------------------------
@@ -751,21 +750,6 @@ def _sign_bytes(key: PrivateKey, algorithm: str, data: bytes) -> bytes:
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
-@lru_cache(maxsize=256)
-def _load_private_key(pem: str) -> PrivateKey:
-    """Parse (and validate) a private key once per process.
-
-    Loading an RSA key checks it thoroughly (tens of milliseconds); signing
-    takes under one.  Deliveries sign with a handful of keys over and over.
-    """
-    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
-        raise ValueError(
-            f"RFC 9421 signing needs an RSA or Ed25519 key, not {type(key).__name__}"
-        )
-    return key
-
-
 # --- verifying ----------------------------------------------------------------------
 
 
@@ -987,7 +971,7 @@ def create_signature(
     ``rsa-v1_5-sha256`` for RSA).  ValueError when the key does not suit the
     algorithm or a covered component cannot be derived.
     """
-    key = _load_private_key(private_key_pem)
+    key = load_private_key(private_key_pem)
     algorithm = signature.algorithm or (
         "ed25519" if isinstance(key, ed25519.Ed25519PrivateKey) else "rsa-v1_5-sha256"
     )
