@@ -52,6 +52,7 @@ TARGETS: dict[str, list[str]] = {
         "tests/test_inbox_keys.py",
         "tests/test_trust_keys.py",
         "tests/test_trust_forwarding.py",
+        "tests/test_objects_served.py",  # signed GETs (authenticate_fetch)
     ],
     "vox_activity/incoming/pipeline.py": [
         "tests/test_inbox_validation.py",

@@ -226,6 +226,10 @@ def test_reader_shows_what_bob_follows_in_its_latest_version(
     received(client, "/~bob/inbox", carol.activity("Create", article, cc=[BOB]), carol)
     edited = {**article, "content": "<p>Second version.</p>" + HOSTILE}
     received(client, "/~bob/inbox", carol.activity("Update", edited, cc=[BOB]), carol)
+    # carol edits her profile: an Update of her actor, nothing to read.
+    profile = {k: v for k, v in carol.document.items() if k != "@context"}
+    renamed = {**profile, "name": "Carol, renamed"}
+    received(client, "/~bob/inbox", carol.activity("Update", renamed, cc=[BOB]), carol)
     # Someone bob does not follow writes to him: inbox yes, reader no.
     note = eve.note(content="<p>Unasked</p>", to=[BOB])
     received(client, "/~bob/inbox", eve.activity("Create", note, to=[BOB]), eve)

@@ -320,9 +320,19 @@ class Chromium:
         self.wait(lambda: self.driver.current_url == origin + next_path)
 
     def wait(self, condition, timeout: float = TIMEOUT):
+        """Until ``condition()`` holds, retrying while a page loads.
+
+        A form that submits replaces the page: an element read by the
+        condition may go stale midway (Chromium says so), which only means
+        "not yet".
+        """
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout).until(lambda _: condition())
+        waiting = WebDriverWait(
+            self.driver, timeout, ignored_exceptions=[StaleElementReferenceException]
+        )
+        return waiting.until(lambda _: condition())
 
     def links(self) -> list[str]:
         hrefs = self.js("return [...document.links].map((a) => a.href)")
@@ -407,6 +417,9 @@ def test_bob_reads_alice_article_on_beta(bob_on_beta, cluster, demo):
         assert "edited" in entry.text
         assert "@alice@" in entry.text
         assert "Harmless words stay." in text  # alice's hostile article, sanitised
+        # alice's profile edit (scenario step 9) is not a post to read.
+        titles = [h.text for h in chromium.driver.find_elements("css selector", "h2")]
+        assert not [t for t in titles if t.startswith("Alice of Alpha")], titles
 
 
 def test_beta_home_says_how_to_follow_alice(chromium, cluster, demo):

@@ -186,6 +186,14 @@ def create_attributed_to_someone_else(client, path, carol, dave):
     return post_signed(client, path, data, carol)
 
 
+def type_as_a_list(client, path, carol, dave):
+    return post_signed(client, path, {**_like(carol), "type": ["Like"]}, carol)
+
+
+def type_with_two_words(client, path, carol, dave):
+    return post_signed(client, path, {**_like(carol), "type": "Like Create"}, carol)
+
+
 def follow_without_object(client, path, carol, dave):
     return post_signed(client, path, carol.activity("Follow"), carol)
 
@@ -206,6 +214,8 @@ def follow_without_object(client, path, carol, dave):
         (relative_actor_iri, 400, '"actor"'),
         (id_on_another_origin, 400, '"id" is not on the actor\'s server'),
         (create_attributed_to_someone_else, 400, '"object.attributedTo"'),
+        (type_as_a_list, 400, '"type" is missing or not a single type name'),
+        (type_with_two_words, 400, '"type" is missing or not a single type name'),
         (follow_without_object, 400, '"object" is required for Follow'),
     ],
     ids=lambda value: getattr(value, "__name__", None),

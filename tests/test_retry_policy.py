@@ -57,13 +57,28 @@ def test_backoff_has_jitter():
     assert len(values) > 5
 
 
+@pytest.mark.parametrize("attempt", [1, 2, 5])
+def test_backoff_jitter_spans_zero_to_thirty_steps(attempt):
+    """attempt⁴ + 15 s, plus 0..30 jitter steps of (attempt + 1) s each."""
+    values = {backoff(attempt, random.Random(seed)) for seed in range(400)}
+    floor = attempt**4 + 15
+    assert min(values) == timedelta(seconds=floor)
+    assert max(values) == timedelta(seconds=floor + 30 * (attempt + 1))
+    steps = {(v.total_seconds() - floor) / (attempt + 1) for v in values}
+    assert steps == set(range(31))
+
+
 def test_retry_after_seconds_and_dates():
     assert parse_retry_after("120", NOW) == timedelta(seconds=120)
     assert parse_retry_after("Thu, 01 Jan 2026 12:10:00 GMT", NOW) == timedelta(
         minutes=10
     )
     assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", NOW) == timedelta(0)
-    assert parse_retry_after("999999999", NOW) == RETRY_AFTER_CAP
+    assert parse_retry_after("999999999", NOW) == RETRY_AFTER_CAP == timedelta(days=1)
+    # RFC 5322's "-0000" (no zone known) parses naive: read as UTC.
+    assert parse_retry_after("Thu, 01 Jan 2026 12:10:00 -0000", NOW) == timedelta(
+        minutes=10
+    )
     assert parse_retry_after("soon", NOW) is None
     assert parse_retry_after(None, NOW) is None
 

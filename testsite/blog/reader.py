@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.utils.safestring import SafeString
 
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
+from vox_activity.protocol.actor_documents import ACTOR_TYPES
 from vox_activity.protocol.vocabulary import iri_of
 from vox_activity.registry import actor_iri
 from vox_activity.templatetags.vox_activity import activity_html, activity_text
@@ -74,6 +76,8 @@ def timeline(user) -> list[Entry]:
         item.activity
         for item in InboxItem.objects.for_owner(user)
         .filter(activity__type__in=READABLE, activity__actor_iri__in=followed)
+        # A profile edit (an Update of the actor itself) is nothing to read.
+        .exclude(activity__object_iri=F("activity__actor_iri"))
         .select_related("activity")
         .newest_first()[:LIMIT]
     ]
@@ -82,6 +86,8 @@ def timeline(user) -> list[Entry]:
         if activity.object_iri:
             by_object.setdefault(activity.object_iri, []).append(activity)
     stored = {o.iri: o for o in StoredObject.objects.filter(iri__in=list(by_object))}
+    for iri in [i for i, o in stored.items() if o.type in ACTOR_TYPES]:
+        del by_object[iri]  # an actor boosted or updated: not a post
     boosters = [a.actor_iri for a in activities if a.type == "Announce"]
     authors = [o.owner_iri for o in stored.values()]
     found = people([*boosters, *authors, *(a.actor_iri for a in activities)])
