@@ -25,7 +25,13 @@ from django_vox.registry import Registration
 
 from vox_activity.protocol.usernames import is_federatable_username
 from vox_activity.registration import Actor, ActorAddress, ActorRegistration, hook
-from vox_activity.site import absolute_iri, local_path, site_domain, url_path
+from vox_activity.site import (
+    absolute_iri,
+    local_path,
+    script_prefix,
+    site_domain,
+    url_path,
+)
 
 ENDPOINTS = ("inbox", "outbox", "followers", "following")
 #: Most values in one ``IN (...)`` lookup (below SQLite's and PostgreSQL's
@@ -283,7 +289,7 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
     for iri in iris:
         if isinstance(iri, ActorAddress):
             resolved[str(iri)] = iri.actor
-    domain = site_domain().lower()
+    domain, prefix = site_domain().lower(), script_prefix()
     routes = [
         (model, item.matcher.regex)  # django's RegexPattern, compiled
         for model, item in _registry().items()
@@ -293,7 +299,7 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
     for iri in iris:
         if iri in resolved:
             continue
-        path = local_path(iri, domain)
+        path = local_path(iri, domain, prefix)
         if path is None:
             continue
         relative = path[1:] if path.startswith("/") else path

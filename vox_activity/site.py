@@ -104,7 +104,9 @@ def absolute_iri(path: str) -> str:
     return site_origin() + path
 
 
-def local_path(iri: str, domain: str | None = None) -> str | None:
+def local_path(
+    iri: str, domain: str | None = None, prefix: str | None = None
+) -> str | None:
     """The routed path of ``iri`` if it points into this site, else ``None``.
 
     The routed path is what Django resolves, below the script prefix
@@ -112,20 +114,22 @@ def local_path(iri: str, domain: str | None = None) -> str | None:
     under ``/blog``): what the registry's regexes match.  An IRI on this
     domain but outside the prefix is not the site's (``None``).  Accepts URL
     paths too (``/blog/~alice/``).  The query and fragment are dropped.  Pass
-    ``domain`` (``site_domain().lower()``) when converting many IRIs.  Never
+    ``domain`` (``site_domain().lower()``) and ``prefix`` (``script_prefix()``,
+    a thread-local look-up) when converting many IRIs.  Never
     raises: IRIs come from strangers, and one that does not parse
     (``http://[broken/note``) is simply not ours.
     """
     if not isinstance(iri, str) or not iri:
         return None
+    prefix = prefix or script_prefix()
     if iri.startswith("/") and not iri.startswith("//"):
-        return _below_prefix(urlsplit(iri).path)
+        return _below_prefix(urlsplit(iri).path, prefix)
     domain = domain or site_domain().lower()
     for scheme in ("https://", "http://"):  # the common case, without urlsplit
-        prefix = scheme + domain + "/"
-        if iri.startswith(prefix):
-            path = iri[len(prefix) - 1 :].partition("?")[0].partition("#")[0]
-            return _below_prefix(path)
+        origin = scheme + domain + "/"
+        if iri.startswith(origin):
+            path = iri[len(origin) - 1 :].partition("?")[0].partition("#")[0]
+            return _below_prefix(path, prefix)
     try:
         parts = urlsplit(iri)
     except ValueError:  # e.g. "Invalid IPv6 URL"
@@ -134,12 +138,11 @@ def local_path(iri: str, domain: str | None = None) -> str | None:
         return None
     if parts.netloc.lower() != domain:
         return None
-    return _below_prefix(parts.path or "/")
+    return _below_prefix(parts.path or "/", prefix)
 
 
-def _below_prefix(path: str) -> str | None:
+def _below_prefix(path: str, prefix: str) -> str | None:
     """``/blog/~alice/`` → ``/~alice/`` under ``/blog/``; None outside it."""
-    prefix = script_prefix()
     if prefix == "/":
         return path
     if path.startswith(prefix):
