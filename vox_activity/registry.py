@@ -12,7 +12,6 @@ one query per registered model, however many IRIs it is given.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -295,7 +294,7 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
         for model, item in _registry().items()
         if item.has_url
     ]
-    wanted: dict[type, dict[tuple, list[str]]] = defaultdict(lambda: defaultdict(list))
+    wanted: dict[type, dict[tuple, list[str]]] = {}
     for iri in iris:
         if iri in resolved:
             continue
@@ -306,14 +305,20 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
         for model, regex in routes:
             found = regex.search(relative)
             if found:
-                kwargs = found.groupdict()
-                key = tuple(sorted((k, v) for k, v in kwargs.items() if v is not None))
-                wanted[model][key].append(iri)
+                key = _lookup_key(found.groupdict())
+                wanted.setdefault(model, {}).setdefault(key, []).append(iri)
 
     for model, by_kwargs in wanted.items():
         fields = [name for name, _ in next(iter(by_kwargs))]
         keys_only = _always_actor(_registry()[model].registration)
-        for row in _fetch(model, list(by_kwargs), fields if keys_only else None):
+        rows = _fetch(model, list(by_kwargs), fields if keys_only else None)
+        if keys_only and len(fields) == 1:  # the common case, kept lean
+            (field,) = fields
+            for pk, value in rows:
+                for iri in by_kwargs.get(((field, str(value)),), ()):
+                    resolved.setdefault(iri, ActorRef(model, pk))
+            continue
+        for row in rows:
             if keys_only:
                 pk, *values = row
                 key = tuple(zip(fields, map(str, values), strict=True))
@@ -325,6 +330,14 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
                 if iri not in resolved and (keys_only or is_actor(row)):
                     resolved[iri] = actor
     return resolved
+
+
+def _lookup_key(kwargs: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
+    """A regex match's named groups as a hashable, ordered lookup key."""
+    if len(kwargs) == 1:  # most routes capture one group
+        ((name, value),) = kwargs.items()
+        return ((name, value),) if value is not None else ()
+    return tuple(sorted((k, v) for k, v in kwargs.items() if v is not None))
 
 
 def _fetch(

@@ -1,0 +1,77 @@
+"""``resolve_local_actors``: recipient IRIs to local actors, in bulk.
+
+The fan-out's hot loop (one pass over every recipient IRI, one query per
+model): what it keeps, what it leaves out, and what stands for a row.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from vox_activity.registry import ActorRef, resolve_local_actors
+
+from .support.constants import SITE
+
+User = get_user_model()
+
+
+def iri(name: str) -> str:
+    return f"{SITE}/~{name}/"
+
+
+def test_local_users_become_keys_only(alice, bob):
+    found = resolve_local_actors([iri("alice"), iri("bob")])
+    assert found == {
+        iri("alice"): ActorRef(User, alice.pk),
+        iri("bob"): ActorRef(User, bob.pk),
+    }
+
+
+def test_what_is_not_a_local_actor_is_left_out(alice):
+    found = resolve_local_actors(
+        [
+            iri("nobody"),  # matches the route, no such row
+            "https://remote.example/~alice/",  # another server
+            f"{SITE}/articles/hello/",  # a local object's route, not an actor
+            f"{SITE}/elsewhere/alice/",  # no route at all
+            "http://[broken/~alice/",  # not even an IRI
+            iri("alice"),
+        ]
+    )
+    assert list(found) == [iri("alice")]
+
+
+def test_duplicates_and_query_strings_name_the_same_row(alice):
+    addresses = [iri("alice"), iri("alice"), iri("alice") + "?x=1#top"]
+    found = resolve_local_actors(addresses)
+    assert set(found) == {iri("alice"), iri("alice") + "?x=1#top"}
+    assert set(found.values()) == {ActorRef(User, alice.pk)}
+
+
+def test_one_query_however_many_iris(make_user):
+    users = [make_user(f"u{n}") for n in range(30)]
+    with CaptureQueriesContext(connection) as queries:
+        found = resolve_local_actors([iri(u.username) for u in users])
+    assert len(queries) == 1
+    assert sorted(ref.pk for ref in found.values()) == sorted(u.pk for u in users)
+
+
+def test_a_registration_that_hides_rows_gets_instances_checked(alice, bob, monkeypatch):
+    """Overriding ``has_activity_endpoint`` means rows are loaded and asked."""
+    from testsite.blog.vox import AuthorVox
+
+    monkeypatch.setattr(
+        AuthorVox, "has_activity_endpoint", lambda self, user: user.username != "bob"
+    )
+    found = resolve_local_actors([iri("alice"), iri("bob")])
+    assert list(found) == [iri("alice")]
+    assert found[iri("alice")] == alice  # the instance, not a reference
+    assert not isinstance(found[iri("alice")], ActorRef)
+
+
+@pytest.mark.parametrize("value", ["", "~", "~/"])
+def test_empty_usernames_match_nothing(alice, value):
+    assert resolve_local_actors([f"{SITE}/{value}"]) == {}
