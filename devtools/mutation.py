@@ -53,6 +53,8 @@ TARGETS: dict[str, list[str]] = {
         "tests/test_trust_keys.py",
         "tests/test_trust_forwarding.py",
         "tests/test_objects_served.py",  # signed GETs (authenticate_fetch)
+        "tests/test_proofs_refusals.py",  # forwarded activities
+        "tests/test_proofs_federation.py",
     ],
     "vox_activity/incoming/pipeline.py": [
         "tests/test_inbox_validation.py",

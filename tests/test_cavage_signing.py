@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import SuspiciousOperation
 
 from vox_activity.protocol.cavage import (
+    MAX_SIGNATURE_HEADER_LENGTH,
     SignatureError,
     SignatureParams,
     digest_header,
@@ -313,6 +314,17 @@ def test_malformed_signature_headers(value, reason):
     # The same garbage in a request fails verification for the same reason.
     headers = {**sign_post(), "Signature": value}
     assert reason_of(verify_post, headers) == parsed
+
+
+def test_a_header_of_exactly_the_limit_is_parsed():
+    """8,192 characters is long (a 4096-bit key's signature is 684) but allowed."""
+    head = 'keyId="k",signature="'
+    padding = MAX_SIGNATURE_HEADER_LENGTH - len(head) - len(GOOD_B64) - len('",x=""')
+    value = f'{head}{GOOD_B64}",x="{"y" * padding}"'
+    assert len(value) == MAX_SIGNATURE_HEADER_LENGTH
+    assert parse_signature_header(value).key_id == "k"
+    too_long = value[:-1] + 'y"'
+    assert "too long" in reason_of(parse_signature_header, too_long)
 
 
 def test_key_id_of():
