@@ -6,7 +6,7 @@ workers racing for the same rows are played out.  HTTP is replaced at its one
 mock point, ``vox_activity.net.http.request``, by :class:`Inboxes`: it
 answers POSTs from a script and can run code while a POST is "in flight".
 Signatures are real (the double knock included); they are checked over real
-HTTP in test_federation_out.py.
+HTTP in test_delivery_sending.py and test_delivery_retries.py.
 """
 
 from __future__ import annotations
