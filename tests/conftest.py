@@ -7,7 +7,8 @@
   other.example, cached with keys the test holds (a module may define its
   own ``carol`` where she needs more, as pytest lets a closer fixture win);
 * the network: ``remote_web``, the in-process fake of other servers, and
-  its two modes as fixtures, ``offline`` and ``unreachable``;
+  its modes as fixtures, ``offline``, ``unreachable`` and
+  ``every_inbox_accepts``;
 * tasks: ``dummy_tasks``, a backend that records and runs nothing;
 * keys and signatures: ``real_key_size``, ``other_private_key``, ``httpsig``
   (the independent verifier);
@@ -54,7 +55,7 @@ from .support.local_site import APClient, notification
 from .support.outbound import FAST, note
 from .support.records import SignalLog
 from .support.remote_actors import Remote, make_remote
-from .support.remote_web import RemoteWeb
+from .support.remote_web import ANY_URL, RemoteWeb
 from .support.services import unavailable
 
 
@@ -183,6 +184,13 @@ def remote_web(monkeypatch) -> Iterator[RemoteWeb]:
             + ", ".join(f"{sent.method} {sent.url}" for sent in web.unexpected),
             pytrace=False,
         )
+
+
+@pytest.fixture
+def every_inbox_accepts(remote_web) -> RemoteWeb:
+    """Every URL answers 202, unless a test serves another answer (``once``) first."""
+    remote_web.serve(ANY_URL, status=202)
+    return remote_web
 
 
 @pytest.fixture

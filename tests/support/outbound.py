@@ -6,7 +6,9 @@ Shared by the modules that deliver to the servers of ``tests/fediverse.py``
 ``test_delivery_sending``, ``test_delivery_retries``,
 ``test_server_health_and_admin``; their fixtures, ``fediverse``, ``server``,
 ``zed``, ``send``, ``deliver``..., are in conftest) and by
-``test_delivery_batches``, which uses ``remote_web``.
+``test_delivery_batches`` and ``test_delivery_sweep_and_retry_now``, which
+deliver to cached actors (:func:`remote_actors`) through ``remote_web`` and
+run the tasks ``dummy_tasks`` recorded (:func:`run`, :func:`tasks_of`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "ALICE_FOLLOWERS",
     "ALICE_KEY",
     "BOB",
+    "DELIVER",
     "DELIVERED",
     "FAILED",
     "FAST",
@@ -38,14 +41,18 @@ __all__ = [
     "INSTANCE",
     "INSTANCE_KEY",
     "PENDING",
+    "SWEEP",
     "assert_signed_by",
     "changelist_pks",
     "follow",
     "make_due",
     "note",
     "path_of",
+    "remote_actors",
     "rotate",
+    "run",
     "sweep",
+    "tasks_of",
 ]
 
 ALICE = f"{SITE}/~alice/"
@@ -73,6 +80,10 @@ PENDING = Delivery.State.PENDING
 DELIVERED = Delivery.State.DELIVERED
 FAILED = Delivery.State.FAILED
 GIVEN_UP = Delivery.State.GIVEN_UP
+
+#: The tasks a delivery test runs by hand (``dummy_tasks`` records them).
+DELIVER = "vox_activity.outgoing.tasks.deliver"
+SWEEP = "vox_activity.outgoing.tasks.sweep_deliveries"
 
 
 def note(content: str = "Hello", **extra: Any) -> dict[str, Any]:
@@ -118,6 +129,38 @@ def assert_signed_by(hit: Hit, key_id: str) -> None:
     """The fake server verified ``hit``'s signature, made with ``key_id``."""
     assert hit.key_id == key_id
     assert hit.verified is True, hit.problem
+
+
+def remote_actors(
+    count: int, *, host: str = "remote.example", shared: bool = False, start: int = 0
+) -> list[RemoteActor]:
+    """``count`` cached remote actors on ``host`` (own inboxes unless ``shared``).
+
+    Rows only, fetched "now", with no keys: enough to deliver to, through
+    ``remote_web``, without fetching anything.
+    """
+    actors = [
+        RemoteActor(
+            iri=f"https://{host}/users/u{i}",
+            domain=host,
+            inbox=f"https://{host}/users/u{i}/inbox",
+            shared_inbox=f"https://{host}/inbox" if shared else "",
+            fetched_at=timezone.now(),
+        )
+        for i in range(start, start + count)
+    ]
+    RemoteActor.objects.bulk_create(actors)
+    return list(RemoteActor.objects.filter(iri__in=[a.iri for a in actors]))
+
+
+def run(result: Any) -> Any:
+    """Run a task that ``dummy_tasks`` recorded, as a worker would; its result."""
+    return result.task.call(*result.args, **result.kwargs)
+
+
+def tasks_of(backend: Any, path: str = DELIVER) -> list[Any]:
+    """The tasks of ``path`` that ``backend`` recorded, in order."""
+    return [r for r in backend.results if r.task.module_path == path]
 
 
 def rotate(*args: str) -> str:
