@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import ipaddress
 import os
+import socket
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+import urllib3.util.connection
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django_vox.models import Template
@@ -52,6 +55,7 @@ from vox_activity.protocol.cavage import generate_private_key_pem
 from .fediverse import Fediverse, RemoteServer
 from .support.constants import AP
 from .support.local_site import APClient, notification
+from .support.loopback_http import PUBLIC_IP, Server
 from .support.outbound import FAST, note
 from .support.records import SignalLog
 from .support.remote_actors import Remote, make_remote
@@ -412,3 +416,67 @@ def deliver(server, zed, alice_doc, send):
         return Delivery.objects.get(activity=activity)
 
     return deliver
+
+
+# --- the HTTP client against loopback servers (tests/support/loopback_http.py) ---
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., Server]]:
+    """make_server(tls=None): a real HTTP server on 127.0.0.1, closed at the end."""
+    servers = []
+
+    def make(tls=None):
+        servers.append(Server(tls))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """``dns[name] = [address, ...]`` makes ``name`` resolve to those addresses."""
+    table = {}
+    real = http.resolve
+
+    def resolve(host, port):
+        if host in table:
+            return [ipaddress.ip_address(address) for address in table[host]]
+        return real(host, port)
+
+    monkeypatch.setattr(http, "resolve", resolve)
+    return table
+
+
+@pytest.fixture
+def routing(monkeypatch):
+    """Route PUBLIC_IP to 127.0.0.1; returns the list of (address, port) dialled."""
+    dialled = []
+    real = urllib3.util.connection.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        host, port = address
+        dialled.append((host, port))
+        if host == PUBLIC_IP:
+            host = "127.0.0.1"
+        return real((host, port), *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    return dialled
+
+
+@pytest.fixture
+def no_connect(monkeypatch):
+    """Fail the test if any socket connects; returns the attempts."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise AssertionError(f"a connection was attempted: {args}")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return attempts
