@@ -7,28 +7,37 @@
   other.example, cached with keys the test holds (a module may define its
   own ``carol`` where she needs more, as pytest lets a closer fixture win);
 * the network: ``remote_web``, the in-process fake of other servers, and
-  its two modes as fixtures, ``offline`` and ``unreachable``;
+  its modes as fixtures, ``offline``, ``unreachable`` and
+  ``every_inbox_accepts``;
 * tasks: ``dummy_tasks``, a backend that records and runs nothing;
 * keys and signatures: ``real_key_size``, ``other_private_key``, ``httpsig``
   (the independent verifier);
 * observers: ``received`` (every vox_activity signal);
-* services: ``redis_server`` for the RQ tests.
-
-``AP`` and ``LD`` are imported here only because ``test_federation_out.py``
-still imports them (and ``notification``) from conftest; once it imports
-them from ``tests/support/``, that import goes.
+* services: ``redis_server`` for the RQ tests;
+* outbound over the wire, for the modules that deliver to the servers of
+  ``tests/fediverse.py`` (``test_outbound_keys``, ``test_remote_actor_fetching``,
+  ``test_delivery_sending``, ``test_delivery_retries``,
+  ``test_server_health_and_admin``): ``configure`` (fast limits, draft-cavage),
+  ``fediverse``, ``server`` with its actor ``zed``, ``trust``, ``alice_doc`` and
+  ``instance_doc``, ``send`` and ``deliver``.  Other modules that need a
+  ``server`` or a ``configure`` of another kind define their own, which wins;
+* the HTTP client against loopback servers (``test_http_*``): ``make_server``,
+  ``dns``, ``routing`` and ``no_connect``.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import ipaddress
 import os
+import socket
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+import urllib3.util.connection
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django_vox.models import Template
@@ -36,16 +45,21 @@ from django_vox.models import Template
 from testsite.blog.models import Article
 from testsite.redis_server import RedisError, RedisServer
 from vox_activity.compat import tasks_module
+from vox_activity.models import Delivery
 from vox_activity.models.remote import forget_blocked_domains
 from vox_activity.net import http
 from vox_activity.net.signing import forget_signing_keys
+from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.cavage import generate_private_key_pem
 
-from .support.constants import AP, LD  # noqa: F401 - for test_federation_out.py
+from .fediverse import Fediverse, RemoteServer
+from .support.constants import AP
 from .support.local_site import APClient, notification
+from .support.loopback_http import PUBLIC_IP, Server
+from .support.outbound import FAST, note
 from .support.records import SignalLog
 from .support.remote_actors import Remote, make_remote
-from .support.remote_web import RemoteWeb
+from .support.remote_web import ANY_URL, RemoteWeb
 from .support.services import unavailable
 
 
@@ -177,6 +191,13 @@ def remote_web(monkeypatch) -> Iterator[RemoteWeb]:
 
 
 @pytest.fixture
+def every_inbox_accepts(remote_web) -> RemoteWeb:
+    """Every URL answers 202, unless a test serves another answer (``once``) first."""
+    remote_web.serve(ANY_URL, status=202)
+    return remote_web
+
+
+@pytest.fixture
 def offline(remote_web) -> RemoteWeb:
     """No request may reach another server: any request not served fails the test.
 
@@ -299,3 +320,163 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+# --- outbound over the wire (tests/fediverse.py) ---------------------------------
+
+
+@pytest.fixture
+def configure(settings):
+    """configure(**values): VOX_ACTIVITY = FAST plus ``values``.
+
+    FAST (``tests/support/outbound.py``): limits of a fraction of a second,
+    private addresses allowed (the servers are on 127.0.0.1), 1024-bit keys,
+    draft-cavage signatures only.
+    """
+
+    def configure(**values):
+        settings.VOX_ACTIVITY = {"INBOX_PROCESSING": "sync", **FAST, **values}
+
+    configure()
+    return configure
+
+
+@pytest.fixture
+def fediverse(httpsig, configure) -> Iterator[Fediverse]:
+    """Remote servers on 127.0.0.1 that check every signature with ``httpsig``."""
+    net = Fediverse(httpsig)
+    yield net
+    net.close()
+
+
+@pytest.fixture
+def server(fediverse) -> RemoteServer:
+    """Remote server A; its actors use the shared inbox /inbox by default."""
+    return fediverse.server()
+
+
+@pytest.fixture
+def zed(server) -> str:
+    """The IRI of zed, an actor on server A."""
+    return server.add_actor("zed")
+
+
+@pytest.fixture
+def trust(fediverse, client):
+    """trust(path): make the fake servers trust the key of our actor at ``path``.
+
+    The key is read from our actor document, fetched with the test client,
+    exactly as a remote server learns it.
+    """
+
+    def trust(path):
+        response = client.get(path, HTTP_ACCEPT=AP)
+        assert response.status_code == 200
+        document = response.json()
+        fediverse.trust(document)
+        return document
+
+    return trust
+
+
+@pytest.fixture
+def alice_doc(alice, trust):
+    """alice's actor document, whose key the fake servers now trust."""
+    return trust("/~alice/")
+
+
+@pytest.fixture
+def instance_doc(db, trust):
+    """The instance actor's document, whose key the fake servers now trust."""
+    return trust("/activitypub/actor")
+
+
+@pytest.fixture
+def send(django_capture_on_commit_callbacks):
+    """send(data, addresses): publish, then run what waits for the commit."""
+
+    def send(data, addresses=()):
+        with django_capture_on_commit_callbacks(execute=True):
+            activity = publish(data, list(addresses))
+        return activity
+
+    return send
+
+
+@pytest.fixture
+def deliver(server, zed, alice_doc, send):
+    """deliver(*replies, to=zed): a note by alice, answered with ``replies``.
+
+    Returns the activity's only Delivery row after its first attempt.
+    """
+
+    def deliver(*replies, to=None):
+        server.reply_with(*replies)
+        activity = send(note(), [to or zed])
+        return Delivery.objects.get(activity=activity)
+
+    return deliver
+
+
+# --- the HTTP client against loopback servers (tests/support/loopback_http.py) ---
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., Server]]:
+    """make_server(tls=None): a real HTTP server on 127.0.0.1, closed at the end."""
+    servers = []
+
+    def make(tls=None):
+        servers.append(Server(tls))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """``dns[name] = [address, ...]`` makes ``name`` resolve to those addresses."""
+    table = {}
+    real = http.resolve
+
+    def resolve(host, port):
+        if host in table:
+            return [ipaddress.ip_address(address) for address in table[host]]
+        return real(host, port)
+
+    monkeypatch.setattr(http, "resolve", resolve)
+    return table
+
+
+@pytest.fixture
+def routing(monkeypatch):
+    """Route PUBLIC_IP to 127.0.0.1; returns the list of (address, port) dialled."""
+    dialled = []
+    real = urllib3.util.connection.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        host, port = address
+        dialled.append((host, port))
+        if host == PUBLIC_IP:
+            host = "127.0.0.1"
+        return real((host, port), *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    return dialled
+
+
+@pytest.fixture
+def no_connect(monkeypatch):
+    """Fail the test if any socket connects; returns the attempts."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise AssertionError(f"a connection was attempted: {args}")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return attempts

@@ -1,23 +1,22 @@
-"""Deliveries in batches: claims and leases, conditional writes, Retry now, the sweep.
+"""Deliveries in batches: queueing, claims and leases, conditional writes,
+the statements a batch costs, and the planning of inboxes and local
+recipients.
 
-Tasks go to the dummy backend (it records, runs nothing, and can defer), so
-each test runs the tasks it wants, in the order it wants: that is how two
-workers racing for the same rows are played out.  HTTP is replaced at its one
-mock point, ``vox_activity.net.http.request``, by :class:`Inboxes`: it
-answers POSTs from a script and can run code while a POST is "in flight".
-Signatures are real (the double knock included); they are checked over real
-HTTP in test_federation_out.py.
+Tasks go to ``dummy_tasks`` (it records, runs nothing, and can defer), so each
+test runs the tasks it wants, in the order it wants: that is how two workers
+racing for the same rows are played out.  Other servers are ``remote_web``
+(``every_inbox_accepts``: 202 unless a test serves another answer ``once``);
+``remote_web.on_request`` runs code while a POST is "in flight".  Signatures
+are real (the double knock included); they are checked over real HTTP in
+test_delivery_sending.py and test_delivery_retries.py.  The actors are cached
+rows with no keys (``remote_actors()`` in ``tests/support/outbound.py``).
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -28,95 +27,48 @@ from vox_activity.models import (
     DeliverySweep,
     DomainHealth,
     Follow,
+    InboxItem,
     RemoteActor,
 )
+from vox_activity.models import activity as activity_models
 from vox_activity.models import delivery as delivery_models
 from vox_activity.models.remote import domain_of
-from vox_activity.net import http as vox_http
 from vox_activity.outgoing import delivery as outgoing
+from vox_activity.outgoing import publish as publish_module
 from vox_activity.outgoing.publish import publish
-from vox_activity.outgoing.sweep import ensure_sweep, run_sweep
+from vox_activity.outgoing.sweep import ensure_sweep
 
-ALICE = "https://testserver/~alice/"
-PENDING = Delivery.State.PENDING
-DELIVERED = Delivery.State.DELIVERED
-DELIVER = "vox_activity.outgoing.tasks.deliver"
-SWEEP = "vox_activity.outgoing.tasks.sweep_deliveries"
+from .support.outbound import (
+    ALICE,
+    DELIVER,
+    DELIVERED,
+    PENDING,
+    SWEEP,
+    make_due,
+    note,
+    remote_actors,
+    run,
+    sweep,
+    tasks_of,
+)
+from .support.remote_web import ANY_URL
 
-
-# --- fixtures ----------------------------------------------------------------
-
-
-class Inboxes:
-    """A fake network: POSTs are recorded and answered from a script."""
-
-    def __init__(self) -> None:
-        self.posts: list[str] = []
-        self.replies: list[int] = []
-        self.during: Callable[[str], None] | None = None
-
-    def request(self, method, url, *, headers=None, data=None, sign=None):
-        assert method == "POST", (method, url)
-        if sign is not None:
-            sign(method, url, dict(headers or {}), data)
-        self.posts.append(url)
-        if self.during is not None:
-            during, self.during = self.during, None
-            during(url)
-        status = self.replies.pop(0) if self.replies else 202
-        return vox_http.Response(status, {}, b"", url)
-
-
-@pytest.fixture
-def inboxes(monkeypatch):
-    fake = Inboxes()
-    monkeypatch.setattr(vox_http, "request", fake.request)
-    return fake
-
-
-@pytest.fixture
-def queued(settings):
-    """The dummy task backend: tasks are recorded, and run by the test."""
-    tasks = tasks_module()
-    settings.TASKS = {
-        "default": {"BACKEND": f"{tasks.__name__}.backends.dummy.DummyBackend"}
-    }
-    backend = tasks.task_backends["default"]
-    backend.clear()
-    return backend
+#: Every inbox accepts (202) unless a test serves another answer ``once``.
+pytestmark = pytest.mark.usefixtures("every_inbox_accepts")
 
 
 @pytest.fixture
 def configure(settings):
+    """configure(**values): VOX_ACTIVITY = small keys plus ``values``.
+
+    Not conftest's over-the-wire one: default limits, and the double knock.
+    """
+
     def configure(**values):
         settings.VOX_ACTIVITY = {"KEY_SIZE": 1024, **values}
 
     configure()
     return configure
-
-
-def remote_actors(count, *, host="remote.example", shared=False, start=0):
-    """``count`` cached remote actors on ``host`` (own inboxes unless ``shared``)."""
-    actors = [
-        RemoteActor(
-            iri=f"https://{host}/users/u{i}",
-            domain=host,
-            inbox=f"https://{host}/users/u{i}/inbox",
-            shared_inbox=f"https://{host}/inbox" if shared else "",
-            fetched_at=timezone.now(),
-        )
-        for i in range(start, start + count)
-    ]
-    RemoteActor.objects.bulk_create(actors)
-    return list(RemoteActor.objects.filter(iri__in=[a.iri for a in actors]))
-
-
-def note(text="Hello"):
-    return {
-        "type": "Create",
-        "actor": ALICE,
-        "object": {"type": "Note", "content": text},
-    }
 
 
 @pytest.fixture
@@ -130,33 +82,11 @@ def send(django_capture_on_commit_callbacks):
     return send
 
 
-def run(result):
-    """Run a recorded task as a worker would; its return value."""
-    return result.task.call(*result.args, **result.kwargs)
-
-
-def tasks_of(backend, path=DELIVER):
-    return [r for r in backend.results if r.task.module_path == path]
-
-
-def sweep_command(*args):
-    out = io.StringIO()
-    call_command("vox_activity_deliver", *args, stdout=out)
-    return out.getvalue().splitlines()[0]  # the deliveries' line
-
-
-def expire(*rows):
-    """The leases of ``rows`` run out (a worker that died, a paused one)."""
-    Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-        next_attempt_at=timezone.now() - timedelta(seconds=1)
-    )
-
-
 # --- queueing and claiming ---------------------------------------------------
 
 
 def test_a_publication_holds_its_rows_for_its_task_and_nothing_queues_them_twice(
-    alice, queued, inboxes, send, configure
+    alice, dummy_tasks, remote_web, send, configure
 ):
     actors = remote_actors(3)
     activity = send(actors)
@@ -166,72 +96,75 @@ def test_a_publication_holds_its_rows_for_its_task_and_nothing_queues_them_twice
     assert token.startswith("q")  # held for the queue
     lease = rows[0].next_attempt_at - timezone.now()
     assert timedelta(seconds=290) < lease <= timedelta(seconds=300)
-    (task,) = queued.results
+    (task,) = dummy_tasks.results
     assert task.task.module_path == DELIVER
     assert list(task.args) == [r.pk for r in rows]
 
-    assert sweep_command() == "Enqueued 0 due deliveries."  # already queued
-    assert len(queued.results) == 1
+    assert sweep() == "Enqueued 0 due deliveries."  # already queued
+    assert len(dummy_tasks.results) == 1
 
     assert run(task) == {DELIVERED: 3}
-    assert sorted(inboxes.posts) == sorted(a.inbox for a in actors)
+    assert sorted(remote_web.urls) == sorted(a.inbox for a in actors)
     for row in Delivery.objects.filter(activity=activity):
         assert (row.state, row.attempts, row.claim_token) == (DELIVERED, 1, "")
     assert run(task) == {}  # a task that runs twice sends once
-    assert len(inboxes.posts) == 3
+    assert len(remote_web.urls) == 3
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
 def test_a_full_batch_wakes_the_next_worker_for_the_rest(
-    alice, queued, inboxes, send, configure
+    alice, dummy_tasks, remote_web, send, configure
 ):
     configure(DELIVERY_BATCH_SIZE=4)
     actors = remote_actors(10)
     activity = send(actors)
     rows = list(Delivery.objects.filter(activity=activity).order_by("pk"))
-    (first,) = tasks_of(queued)  # one task, carrying the first batch
+    (first,) = tasks_of(dummy_tasks)  # one task, carrying the first batch
     assert list(first.args) == [r.pk for r in rows[:4]]
     assert run(first) == {DELIVERED: 4}
-    second = tasks_of(queued)[-1]  # woken before the first one's attempts
+    second = tasks_of(dummy_tasks)[-1]  # woken before the first one's attempts
     assert list(second.args) == []
     assert run(second) == {DELIVERED: 4}
-    third = tasks_of(queued)[-1]
+    third = tasks_of(dummy_tasks)[-1]
     assert run(third) == {DELIVERED: 2}  # not full: wakes nobody
-    assert len(tasks_of(queued)) == 3
+    assert len(tasks_of(dummy_tasks)) == 3
     rows = Delivery.objects.filter(activity=activity)
     assert {(r.state, r.attempts) for r in rows} == {(DELIVERED, 1)}
-    assert sorted(inboxes.posts) == sorted(a.inbox for a in actors)
+    assert sorted(remote_web.urls) == sorted(a.inbox for a in actors)
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
 def test_small_publications_share_the_task_waiting_in_the_queue(
-    alice, queued, inboxes, send, configure
+    alice, dummy_tasks, remote_web, send, configure
 ):
     """One task per batch of work, not one per publication."""
     actors = remote_actors(3)
     first = send(actors[:1], "one")
     send(actors[1:2], "two")  # a task is already waiting: none more
     send(actors[2:], "three")
-    (task,) = tasks_of(queued)
+    (task,) = tasks_of(dummy_tasks)
     assert list(task.args) == [Delivery.objects.get(activity=first).pk]
     assert run(task) == {DELIVERED: 3}  # its own row, topped up with the others
     assert Delivery.objects.filter(state=DELIVERED, attempts=1).count() == 3
-    assert len(inboxes.posts) == 3
+    assert len(remote_web.urls) == 3
     send(actors[:1], "four")  # the waiting task started: work needs a new one
-    assert len(tasks_of(queued)) == 2
+    assert len(tasks_of(dummy_tasks)) == 2
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
-def test_a_wakeup_lost_with_its_queue_is_replaced(alice, queued, send, configure):
+def test_a_wakeup_lost_with_its_queue_is_replaced(alice, dummy_tasks, send, configure):
     actors = remote_actors(2)
     send(actors[:1], "one")
     DeliverySweep.objects.filter(name="wakeup").update(
         due_at=timezone.now() - outgoing.WAKEUP_STALE - timedelta(seconds=1)
     )
     send(actors[1:], "two")
-    assert len(tasks_of(queued)) == 2
+    assert len(tasks_of(dummy_tasks)) == 2
 
 
 @pytest.mark.parametrize("returning", [True, False])
 def test_claims_are_disjoint_with_and_without_update_returning(
-    alice, queued, send, configure, monkeypatch, returning
+    alice, dummy_tasks, send, configure, monkeypatch, returning
 ):
     monkeypatch.setattr(
         delivery_models, "_supports_update_returning", lambda connection: returning
@@ -256,28 +189,29 @@ def test_claims_are_disjoint_with_and_without_update_returning(
 
 
 def test_an_outcome_is_written_only_while_its_claim_holds(
-    alice, queued, inboxes, send, configure
+    alice, dummy_tasks, remote_web, send, configure
 ):
     """A paused worker whose claim ran out cannot overwrite the newer attempt."""
     (actor,) = remote_actors(1)
     activity = send([actor])
     row = Delivery.objects.get(activity=activity)
     slow = outgoing.claim_batch([row.pk])  # worker A claims...
-    expire(row)  # ... and stalls past its lease
+    make_due(row)  # ... and stalls past its lease
     fast = outgoing.claim_batch([row.pk])  # worker B takes the row over
     assert [r.pk for r in fast.rows] == [row.pk]
     assert outgoing.attempt_batch(fast) == {DELIVERED: 1}
 
-    inboxes.replies = [503]  # A's late POST fails...
+    remote_web.serve(ANY_URL, status=503, once=True)  # A's late POST fails...
     outgoing.attempt_batch(slow)  # ... and its outcome is not written
     row.refresh_from_db()
     assert (row.state, row.attempts, row.last_status) == (DELIVERED, 2, 202)
     assert row.claim_token == ""
-    assert sweep_command() == "Enqueued 0 due deliveries."
+    assert sweep() == "Enqueued 0 due deliveries."
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
 def test_an_attempt_that_could_outlive_its_claim_renews_it_first(
-    alice, queued, inboxes, send, configure
+    alice, dummy_tasks, remote_web, send, configure
 ):
     actors = remote_actors(2)
     activity = send(actors)
@@ -289,26 +223,27 @@ def test_an_attempt_that_could_outlive_its_claim_renews_it_first(
     Delivery.objects.filter(pk=taken.pk).update(claim_token="a-someone-else")
     leases = []
 
-    def look(url):
+    def look(sent):
         leases.append(Delivery.objects.get(pk=mine.pk).next_attempt_at)
 
-    inboxes.during = look
+    remote_web.on_request(look)
     assert outgoing.attempt_batch(batch) == {DELIVERED: 1}
-    assert inboxes.posts == [mine.inbox]  # the row taken over was not sent
+    assert remote_web.urls == [mine.inbox]  # the row taken over was not sent
     assert leases[0] - timezone.now() > timedelta(seconds=250)  # renewed
     assert Delivery.objects.get(pk=taken.pk).state == PENDING
     assert Delivery.objects.filter(activity=activity, state=DELIVERED).count() == 1
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
 def test_a_batch_costs_the_same_statements_for_3_deliveries_as_for_30(
-    alice, queued, inboxes, send, configure
+    alice, dummy_tasks, remote_web, send, configure
 ):
     send(remote_actors(1, start=100))  # the server's signature scheme is learnt
-    run(queued.results[-1])
+    run(dummy_tasks.results[-1])
 
     def batch_of(count, start):
         send(remote_actors(count, start=start))
-        task = queued.results[-1]
+        task = dummy_tasks.results[-1]
         with CaptureQueriesContext(connection) as queries:
             assert run(task) == {DELIVERED: count}
         return [q["sql"] for q in queries.captured_queries]
@@ -316,10 +251,11 @@ def test_a_batch_costs_the_same_statements_for_3_deliveries_as_for_30(
     few = batch_of(3, 0)
     many = batch_of(30, 3)
     assert len(many) == len(few), many
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
 def test_a_success_writes_server_health_only_when_it_changes(
-    alice, queued, inboxes, send, configure
+    alice, dummy_tasks, remote_web, send, configure
 ):
     actors = remote_actors(2)
     earlier = timezone.now() - timedelta(days=3)
@@ -327,7 +263,7 @@ def test_a_success_writes_server_health_only_when_it_changes(
         domain="remote.example", last_success_at=earlier
     )
     send(actors)
-    run(tasks_of(queued)[-1])
+    run(tasks_of(dummy_tasks)[-1])
     health.refresh_from_db()
     assert health.last_success_at == earlier  # a clean record: not written
 
@@ -335,31 +271,37 @@ def test_a_success_writes_server_health_only_when_it_changes(
         failure_days=2, last_failure_date=timezone.localdate()
     )
     send(actors, "again")
-    run(tasks_of(queued)[-1])
+    run(tasks_of(dummy_tasks)[-1])
     health.refresh_from_db()
     assert (health.failure_days, health.last_failure_date) == (0, None)
     assert health.last_success_at > earlier
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
-def test_the_retry_schedule_is_a_setting(alice, queued, inboxes, send, configure):
+def test_the_retry_schedule_is_a_setting(
+    alice, dummy_tasks, remote_web, send, configure
+):
     configure(DELIVERY_RETRY_DELAYS=[5, 60])
     (actor,) = remote_actors(1)
     row = Delivery.objects.get(activity=send([actor]))
     waits = []
-    inboxes.replies = [503, 503, 503]
-    run(queued.results[-1])
+    remote_web.serve(ANY_URL, status=503, once=True)
+    remote_web.serve(ANY_URL, status=503, once=True)
+    remote_web.serve(ANY_URL, status=503, once=True)
+    run(dummy_tasks.results[-1])
     for _ in range(3):
         row.refresh_from_db()
         assert row.state == PENDING
         waits.append(round((row.next_attempt_at - row.last_attempt_at).total_seconds()))
         if len(waits) == 3:
             break
-        expire(row)
+        make_due(row)
         (queued_again,) = outgoing.queue_due()
         assert queued_again == row.pk
-        run(queued.results[-1])
+        run(dummy_tasks.results[-1])
     assert waits == [5, 60, 60]
     assert row.attempts == 3
+    assert {r.method for r in remote_web.requests} == {"POST"}
 
 
 def test_deliveries_go_to_the_task_queue_of_the_setting(
@@ -381,168 +323,11 @@ def test_deliveries_go_to_the_task_queue_of_the_setting(
     assert {r.task.module_path for r in backend.results} == {DELIVER, SWEEP}
 
 
-# --- Retry now ---------------------------------------------------------------
-
-
-def test_retry_now_leaves_an_attempt_in_flight_alone(
-    admin_client, alice, queued, inboxes, send, configure
-):
-    """An operator's "Retry now" during an attempt: one delivery, not two."""
-    (actor,) = remote_actors(1)
-    row = Delivery.objects.get(activity=send([actor]))
-    answers = []
-
-    def operator_clicks(url):
-        answers.append(
-            admin_client.post(
-                "/admin/vox_activity/delivery/",
-                {"action": "retry_now", ACTION_CHECKBOX_NAME: [row.pk]},
-                follow=True,
-            )
-        )
-
-    inboxes.during = operator_clicks
-    assert run(queued.results[0]) == {DELIVERED: 1}
-    text = answers[0].content.decode()
-    assert "0 deliveries queued again." in text
-    assert "1 deliveries left alone" in text
-    assert len(tasks_of(queued)) == 1  # nothing was enqueued
-    row.refresh_from_db()
-    assert (row.state, row.attempts) == (DELIVERED, 1)
-    assert inboxes.posts == [actor.inbox]
-    assert sweep_command() == "Enqueued 0 due deliveries."
-
-
-def test_retry_now_after_a_claim_ran_out_ends_with_one_delivery(
-    admin_client, alice, queued, inboxes, send, configure
-):
-    """The race that once sent an activity three times.
-
-    A worker's attempt stalls past its lease; "Retry now" queues the row
-    again and another worker delivers it; the stalled attempt then fails.
-    Its outcome must not put the row back to pending (a third send).
-    """
-    (actor,) = remote_actors(1)
-    row = Delivery.objects.get(activity=send([actor]))
-    stalled = outgoing.claim_batch([row.pk])
-    expire(row)
-    response = admin_client.post(
-        "/admin/vox_activity/delivery/",
-        {"action": "retry_now", ACTION_CHECKBOX_NAME: [row.pk]},
-        follow=True,
-    )
-    assert "1 deliveries queued again." in response.content.decode()
-    again = tasks_of(queued)[-1]
-    assert list(again.args) == [row.pk]
-    assert run(again) == {DELIVERED: 1}
-
-    inboxes.replies = [503]
-    outgoing.attempt_batch(stalled)
-    row.refresh_from_db()
-    assert (row.state, row.last_status, row.claim_token) == (DELIVERED, 202, "")
-    assert sweep_command() == "Enqueued 0 due deliveries."
-    assert sweep_command("--run") == "Attempted 0 due deliveries."
-    assert len(inboxes.posts) == 2  # the stalled one, and the retry: no third
-
-
-def test_retry_now_requeues_failed_and_waiting_rows_at_once(
-    alice, queued, inboxes, send, configure
-):
-    actors = remote_actors(2)
-    activity = send(actors)
-    inboxes.replies = [403, 503]
-    run(queued.results[-1])
-    failed, waiting = Delivery.objects.filter(activity=activity).order_by("pk")
-    assert (failed.state, waiting.state) == (Delivery.State.FAILED, PENDING)
-    done = outgoing.retry_now(Delivery.objects.filter(activity=activity))
-    assert (sorted(done.queued), done.held) == (sorted([failed.pk, waiting.pk]), 0)
-    assert run(tasks_of(queued)[-1]) == {DELIVERED: 2}
-
-
-# --- the sweep chain ---------------------------------------------------------
-
-
-def test_one_sweep_chain_at_a_time(alice, queued, configure):
-    configure(DELIVERY_SWEEP_INTERVAL=10)
-    assert ensure_sweep() is True
-    assert ensure_sweep() is False  # alive: not a second one
-    (chain,) = tasks_of(queued, SWEEP)
-    wait = chain.task.run_after - timezone.now()
-    assert timedelta(seconds=8) < wait <= timedelta(seconds=10)
-    row = DeliverySweep.objects.get(name="deliveries")
-    assert row.token == chain.args[0]
-
-    # Its next run is overdue by two intervals: it died; another takes over.
-    DeliverySweep.objects.update(due_at=timezone.now() - timedelta(seconds=21))
-    assert ensure_sweep() is True
-    old, new = tasks_of(queued, SWEEP)
-    assert run(old) == "superseded"
-    assert len(tasks_of(queued, SWEEP)) == 2  # a superseded chain ends
-    assert DeliverySweep.objects.get(name="deliveries").token == new.args[0]
-
-
-def test_the_sweep_queues_due_rows_and_ends_when_nothing_is_pending(
-    alice, queued, inboxes, send, configure
-):
-    (actor,) = remote_actors(1)
-    row = Delivery.objects.get(activity=send([actor]))
-    inboxes.replies = [503]
-    assert run(tasks_of(queued)[-1]) == {PENDING: 1}  # a retry, and a chain
-    (chain,) = tasks_of(queued, SWEEP)
-    assert run(chain) == "queued 0"  # not due yet; the chain goes on
-    expire(row)
-    chain = tasks_of(queued, SWEEP)[-1]
-    assert run(chain) == "queued 1"
-    retry = tasks_of(queued)[-1]
-    assert list(retry.args) == [row.pk]
-    assert run(retry) == {DELIVERED: 1}
-    chain = tasks_of(queued, SWEEP)[-1]
-    assert run(chain) == "ended: nothing pending"
-    assert DeliverySweep.objects.get(name="deliveries").token == ""
-    count = len(queued.results)
-    assert run(chain) == "superseded"
-    assert len(queued.results) == count
-    # New work starts a new chain.
-    send([actor], "more")
-    run(tasks_of(queued)[-1])
-    assert len(tasks_of(queued, SWEEP)) == 4
-
-
-def test_a_chain_is_not_ended_while_anything_is_pending(alice, queued, send, configure):
-    send(remote_actors(1))  # pending, held for its task
-    assert ensure_sweep() is True
-    (chain,) = tasks_of(queued, SWEEP)
-    assert not DeliverySweep.objects.release(chain.args[0])
-    assert run(chain) == "queued 0"
-
-
-def test_no_chain_on_a_backend_that_cannot_defer(alice, configure):
-    assert ensure_sweep() is False  # the immediate backend of the tests
-    assert not DeliverySweep.objects.exists()
-    assert run_sweep("nobody") == "superseded"
-
-
-def test_the_sweep_command_queues_only_what_nobody_holds(
-    alice, queued, inboxes, send, configure
-):
-    actors = remote_actors(2)
-    activity = send(actors)
-    assert sweep_command() == "Enqueued 0 due deliveries."  # queued
-    batch = outgoing.claim_batch()
-    assert len(batch.rows) == 2
-    assert sweep_command() == "Enqueued 0 due deliveries."  # being attempted
-    expire(*batch.rows)
-    assert sweep_command() == "Enqueued 2 due deliveries."  # the worker died
-    assert sweep_command() == "Enqueued 0 due deliveries."
-    assert run(tasks_of(queued)[-1]) == {DELIVERED: 2}
-    assert Delivery.objects.filter(activity=activity, attempts=2).count() == 2
-
-
 # --- planning in SQL ---------------------------------------------------------
 
 
 def test_inboxes_are_deduplicated_and_their_servers_named_in_sql(
-    alice, queued, send, configure
+    alice, dummy_tasks, send, configure
 ):
     spellings = [
         ("https://a.example/users/1", "https://Shared.Example:443/inbox"),
@@ -579,10 +364,6 @@ def test_inboxes_are_deduplicated_and_their_servers_named_in_sql(
 def test_local_fan_out_streams_chunks_and_the_database_skips_duplicates(
     make_user, monkeypatch
 ):
-    from vox_activity.models import InboxItem
-    from vox_activity.models import activity as activity_models
-    from vox_activity.outgoing import publish as publish_module
-
     monkeypatch.setattr(publish_module, "RECIPIENT_CHUNK", 3)
     monkeypatch.setattr(activity_models, "FILL_CHUNK", 2)
     users = [make_user(f"reader{i}") for i in range(5)]

@@ -13,8 +13,11 @@ fixtures that wrap these helpers are in ``tests/conftest.py``.
                        ``remote_web`` fixture)
 ``records``            rows, signals and handler inputs a test observes
 ``slow_servers``       a loopback server that answers a byte at a time
+``loopback_http``      plain HTTP servers on 127.0.0.1 for the HTTP client's tests
 ``services``           skip (or fail in CI) when Redis is missing
 ``inbox``              the inbox tests' addresses, follow rows and look-ups
+``outbound``           the outbound tests' addresses, keys, fast settings, a note,
+                       the sweep command, signatures checked by ``fediverse``
 ``hostile_input``      IRIs that once broke something, for the trust-input tests
 ``parsed_html``        sanitised HTML parsed again, Mastodon-shaped samples
 ``cavage``             draft-cavage HTTP Signatures: a key, requests, ``forge``

@@ -23,9 +23,9 @@ are the ones "sent".
   lists their URLs; ``on_request(callback)`` sees each one as it is made
   (to look at the database at that moment, or to fail at a precise point).
 
-Redirects are the real client's business (``tests/test_http.py``), so a
-redirect status cannot be served: serve the final document at its URL.  For
-behaviour that needs real sockets (signatures checked by an independent
+Redirects are the real client's business (``tests/test_http_redirects.py``),
+so a redirect status cannot be served: serve the final document at its URL.
+For behaviour that needs real sockets (signatures checked by an independent
 library, slow or trickling answers, DNS), use the servers of
 ``tests/fediverse.py`` instead.
 """
@@ -113,7 +113,7 @@ class RemoteWeb:
         """
         if status in _REDIRECTS:
             raise ValueError(
-                "the real client follows redirects (tests/test_http.py); "
+                "the real client follows redirects (tests/test_http_redirects.py); "
                 "serve the document at its final URL instead"
             )
         answer_headers: dict[str, str] = dict(headers or {})
