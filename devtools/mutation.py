@@ -68,8 +68,11 @@ TARGETS: dict[str, list[str]] = {
     ],
     "vox_activity/protocol/retry_policy.py": ["tests/test_retry_policy.py"],
     "vox_activity/outgoing/delivery.py": [
-        "tests/test_federation_out.py",
+        "tests/test_delivery_sending.py",
+        "tests/test_delivery_retries.py",
+        "tests/test_server_health_and_admin.py",
         "tests/test_delivery_batches.py",
+        "tests/test_delivery_sweep_and_retry_now.py",
     ],
 }
 
