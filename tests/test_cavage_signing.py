@@ -187,6 +187,8 @@ def test_stale_digest_and_signature_headers_are_replaced():
         ("https://[::1]:8443/inbox", "[::1]:8443", "/inbox"),
         ("https://[::1]:443/inbox", "[::1]", "/inbox"),
         ("https://bücher.example:8443/x", "xn--bcher-kva.example:8443", "/x"),
+        ("https://bücher.example/x", "xn--bcher-kva.example", "/x"),
+        ("https://bücher.example:443/x", "xn--bcher-kva.example", "/x"),
     ],
 )
 def test_host_and_request_target_come_from_the_url(url, host, target):
