@@ -252,6 +252,13 @@ def test_reader_shows_what_bob_follows_in_its_latest_version(
     assert f'href="{carol.origin}/@carol/1"' in html  # the original
     assert "Unasked" not in html
     assert "@carol@remote.example" in html  # under "You follow"
+    # In bob's inbox, the profile edit says so and links to no reader entry.
+    rows = browser.get("/inbox/", HTTP_ACCEPT=HTML).context["rows"]
+    (profile,) = [r for r in rows if r.item.activity.object_iri == carol.iri]
+    assert profile.title == "@carol@remote.example updated their profile"
+    assert not profile.in_reader
+    updates = [r.in_reader for r in rows if r.item.activity.type == "Update"]
+    assert updates == [False, True]  # newest first: the profile, the article
 
 
 def published(article):

@@ -448,6 +448,8 @@ def test_mark_read_updates_the_counter(bob_on_beta, cluster, demo):
         titles = [h.text for h in driver.find_elements("css selector", ".card h2")]
         assert f"@alice@{cluster['alpha'].domain} accepted your follow" in titles
         assert any(t.startswith("@alice@") and "published" in t for t in titles)
+        alpha = cluster["alpha"].domain
+        assert f"@alice@{alpha} updated their profile" in titles  # step 9
         driver.find_element("css selector", "button.mark-read").click()
         chromium.wait(lambda: counters() == [before[0] - 1] * 2)
         chromium.open(beta.url("/inbox/"))

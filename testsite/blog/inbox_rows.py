@@ -150,7 +150,12 @@ def _row(
     embedded = obj if isinstance(obj, dict) else None
     parent = things.get(iri_of(embedded.get("inReplyTo"))) if embedded else None
     who = actor.handle if actor else "Someone"
-    title = _title(item.activity.type, who, thing, parent, embedded, owner)
+    # An actor updating itself: its profile, nothing to read in the reader.
+    profile = thing.iri == item.activity.actor_iri
+    if profile and item.activity.type == "Update":
+        title = f"{who} updated their profile"
+    else:
+        title = _title(item.activity.type, who, thing, parent, embedded, owner)
     summary = activity_html(data, "summary")
     content = activity_html(embedded) if embedded else SafeString("")
     if strip_tags(summary).strip() == strip_tags(content).strip():
@@ -172,7 +177,8 @@ def _row(
         link=link,
         in_reader=item.activity.type in READABLE
         and item.activity.actor_iri in followed
-        and not thing.deleted,
+        and not thing.deleted
+        and not profile,
         anchor=anchor(thing.iri),
         json=json.dumps(data, indent=2, ensure_ascii=False),
     )
