@@ -99,6 +99,8 @@ def test_digest_variants_that_are_accepted(digest):
         ("", "Digest has no SHA-256 value"),
         ("SHA-256=AAAA", "Digest does not match the body"),
         ("SHA-256=not*base64", "Digest does not match the body"),
+        # The right digest with a stray character: strict base64, no match.
+        ("SHA-256=*" + digest_header(BODY)[8:], "Digest does not match the body"),
         (digest_header(b"other"), "Digest does not match the body"),
     ],
 )

@@ -227,6 +227,17 @@ def test_malformed_headers(signature_input, signature, reason):
     assert reason in reason_of(verify_post, headers)
 
 
+def test_a_field_of_exactly_the_limit_is_parsed():
+    """The length cap refuses only what is over it."""
+    headers = sign_post()
+    padding = MAX_FIELD_LENGTH - len(headers["Signature-Input"]) - len(';x=""')
+    at_limit = f'{headers["Signature-Input"]};x="{"y" * padding}"'
+    assert len(at_limit) == MAX_FIELD_LENGTH
+    assert key_id_of({**headers, "Signature-Input": at_limit}) == key_id_of(headers)
+    over = at_limit[:-1] + 'y"'
+    assert "too long" in reason_of(key_id_of, {**headers, "Signature-Input": over})
+
+
 def test_missing_headers():
     headers = sign_post()
     without_input = {k: v for k, v in headers.items() if k != "Signature-Input"}
