@@ -218,6 +218,16 @@ GOOD = ":" + base64.b64encode(b"\x01\x02\x03").decode() + ":"
         ("", f"sig1={GOOD}", "malformed Signature-Input header: no signature"),
         ("sig1=(", f"sig1={GOOD}", "malformed Signature-Input header"),
         ('sig1=("@method");keyid="ключ"', f"sig1={GOOD}", "non-ASCII"),
+        (
+            'sig1=(method);created=1;keyid="k"',  # a token, not a string
+            f"sig1={GOOD}",
+            "has a component that is not a string",
+        ),
+        (
+            'sig1=(1);created=1;keyid="k"',
+            f"sig1={GOOD}",
+            "has a component that is not a string",
+        ),
         ("sig1=(" + '"a" ' * MAX_FIELD_LENGTH + ")", f"sig1={GOOD}", "too long"),
     ],
 )
@@ -236,6 +246,24 @@ def test_a_field_of_exactly_the_limit_is_parsed():
     assert key_id_of({**headers, "Signature-Input": at_limit}) == key_id_of(headers)
     over = at_limit[:-1] + 'y"'
     assert "too long" in reason_of(key_id_of, {**headers, "Signature-Input": over})
+
+
+def test_created_at_the_epoch_is_a_timestamp():
+    """0 is a (very old) timestamp: parsed, then refused by the window."""
+    headers = sign_post()
+    signed = headers["Signature-Input"]
+    assert f"created={CREATED}" in signed
+    epoch = {
+        **headers,
+        "Signature-Input": signed.replace(f"created={CREATED}", "created=0"),
+    }
+    assert key_id_of(epoch) == key_id_of(headers)
+    assert "created" in reason_of(verify_post, epoch)  # outside the window
+    minus = {
+        **headers,
+        "Signature-Input": signed.replace(f"created={CREATED}", "created=-1"),
+    }
+    assert "created is not a timestamp" in reason_of(key_id_of, minus)
 
 
 def test_missing_headers():
