@@ -32,22 +32,32 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class ThreadProfiles:
-    """A WSGI wrapper that profiles each request in its thread's profiler."""
+    """A WSGI wrapper that profiles each request in its thread's profiler.
+
+    The floor's requests (``/_bench/floor/...``) and the others (the real
+    inbox) have profilers of their own, so that each path is seen alone.
+    """
 
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
         self.local = threading.local()
-        self.profiles: list[cProfile.Profile] = []
+        self.profiles: dict[str, list[cProfile.Profile]] = {}
         self.lock = threading.Lock()
+
+    def _profile(self, kind: str) -> cProfile.Profile:
+        mine: dict[str, cProfile.Profile] = self.local.__dict__.setdefault("mine", {})
+        if kind not in mine:
+            mine[kind] = cProfile.Profile()
+            with self.lock:
+                self.profiles.setdefault(kind, []).append(mine[kind])
+        return mine[kind]
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        profile = getattr(self.local, "profile", None)
-        if profile is None:
-            profile = self.local.profile = cProfile.Profile()
-            with self.lock:
-                self.profiles.append(profile)
+        path = environ.get("PATH_INFO", "")
+        kind = "floor" if path.startswith("/_bench/floor/") else "site"
+        profile = self._profile(kind)
         profile.enable()
         try:
             # Django's responses here are complete byte strings: consuming
@@ -57,14 +67,18 @@ class ThreadProfiles:
             profile.disable()
 
     def dump(self, path: str) -> None:
+        """``<path>`` for the site's requests, ``<path stem>-floor.prof`` for
+        the floor's."""
         with self.lock:
-            profiles = list(self.profiles)
-        if not profiles:
-            return
-        stats = pstats.Stats(profiles[0])
-        for profile in profiles[1:]:
-            stats.add(profile)
-        stats.dump_stats(path)
+            profiles = {kind: list(found) for kind, found in self.profiles.items()}
+        for kind, found in profiles.items():
+            stats = pstats.Stats(found[0])
+            for profile in found[1:]:
+                stats.add(profile)
+            out = Path(path)
+            if kind == "floor":
+                out = out.with_name(f"{out.stem}-floor{out.suffix}")
+            stats.dump_stats(str(out))
 
 
 def _stop(signum: int, frame: Any) -> None:

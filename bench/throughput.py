@@ -8,6 +8,7 @@ One command, everything on 127.0.0.1, databases in a temporary directory
     DATABASE_URL=postgres://... python3 bench/throughput.py   # PostgreSQL too
     python3 bench/throughput.py deliver          # deliveries only
     python3 bench/throughput.py fanout publish   # the publishing phases only
+    python3 bench/throughput.py inbox            # signed inbox POSTs only
     python3 bench/throughput.py --quick          # smaller, fewer repeats
 
 Run with a Python lacking Django, it re-runs itself with the project's
@@ -30,6 +31,16 @@ fanout
 publish
     ``publish()`` of one activity to the followers of a local actor: 10,000
     remote followers on 100 servers with shared inboxes (100 delivery rows).
+inbox
+    Signed inbox POSTs (``bench/inbox_floor.py``): the testsite under waitress
+    (``bench/inbox_server.py``, 4 threads) with the package's default
+    ``INBOX_PROCESSING = "task"`` and the database task backend; N distinct
+    ~2 KB ``Create``/``Note`` activities signed as Mastodon signs them, from
+    1 and 4 keep-alive clients, to alice's inbox.  The floor, in the same run
+    on the same server and database: a minimal view
+    (``bench/floor_views.py``) that verifies the signature in-process and
+    makes the three INSERTs (activity, inbox item, object).  SQL statements
+    per POST of both, counted in the server.
 
 Timings are only reported, with the targets of issue 10; the exit status is
 non-zero only when a correctness check fails.  See bench/README.md.
