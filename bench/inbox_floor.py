@@ -484,7 +484,7 @@ def phase_inbox(options: argparse.Namespace) -> dict[str, Any]:
 
 def _sql_text(sql: dict[str, float]) -> str:
     parts = sorted(sql.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{verb} {count:g}" for verb, count in parts) or "none"
+    return ", ".join(f"{verb} {round(count, 2):g}" for verb, count in parts) or "none"
 
 
 def _ratio(run: dict[str, Any]) -> float:
