@@ -422,10 +422,11 @@ def phase_inbox(options: argparse.Namespace) -> dict[str, Any]:
     os.environ["VOX_BENCH_SITE_DOMAIN"] = host
     setup_django()
     migrate()
-    from vox_activity.registry import actor_iri
+    from vox_activity.registry import actor_iri_of
 
     workdir = Path(options.workdir)
-    alice_iri = actor_iri(get_user_model().objects.create_user("alice", password=None))
+    alice = get_user_model().objects.create_user("alice", password=None)
+    alice_iri = actor_iri_of(alice)
     sender = create_sender()
     connections.close_all()
     progress(f"inbox: waitress with {SERVER_THREADS} threads on {host}")

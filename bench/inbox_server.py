@@ -96,7 +96,7 @@ def main() -> int:
         sys.path.insert(0, str(ROOT))
 
     from django.core.wsgi import get_wsgi_application
-    from waitress.server import create_server
+    from waitress.server import create_server  # type: ignore[import-untyped]
 
     from bench import sql_counter
 
