@@ -8,6 +8,7 @@ One command, everything on 127.0.0.1, databases in a temporary directory
     DATABASE_URL=postgres://... python3 bench/throughput.py   # PostgreSQL too
     python3 bench/throughput.py deliver          # deliveries only
     python3 bench/throughput.py fanout publish   # the publishing phases only
+    python3 bench/throughput.py inbox            # signed inbox POSTs only
     python3 bench/throughput.py --quick          # smaller, fewer repeats
 
 Run with a Python lacking Django, it re-runs itself with the project's
@@ -30,6 +31,16 @@ fanout
 publish
     ``publish()`` of one activity to the followers of a local actor: 10,000
     remote followers on 100 servers with shared inboxes (100 delivery rows).
+inbox
+    Signed inbox POSTs (``bench/inbox_floor.py``): the testsite under waitress
+    (``bench/inbox_server.py``, 4 threads) with the package's default
+    ``INBOX_PROCESSING = "task"`` and the database task backend; N distinct
+    ~2 KB ``Create``/``Note`` activities signed as Mastodon signs them, from
+    1 and 4 keep-alive clients, to alice's inbox.  The floor, in the same run
+    on the same server and database: a minimal view
+    (``bench/floor_views.py``) that verifies the signature in-process and
+    makes the three INSERTs (activity, inbox item, object).  SQL statements
+    per POST of both, counted in the server.
 
 Timings are only reported, with the targets of issue 10; the exit status is
 non-zero only when a correctness check fails.  See bench/README.md.
@@ -60,7 +71,7 @@ PROJECT_ENV = ROOT / ".venvs" / "django52"
 HOST = "127.0.0.1"
 AP = "application/activity+json"
 
-PHASES = ("deliver", "fanout", "publish")
+PHASES = ("deliver", "fanout", "publish", "inbox")
 WORKER_NAMES = {
     "db": "db_worker",
     "rq": "rqworker",
@@ -80,6 +91,9 @@ TARGET_TWO_VS_ONE = 1.5
 TARGET_FANOUT_100K_SECONDS = 1.5
 TARGET_FANOUT_GROWTH_MB = 50.0
 TARGET_PUBLISH_SECONDS = 0.5
+#: inbox: POSTs per run (--quick: fewer), client threads (bench/inbox_floor.py).
+INBOX_POSTS, INBOX_QUICK_POSTS = 1000, 300
+INBOX_CLIENTS = (1, 4)
 
 
 # --- bootstrapping ------------------------------------------------------------
@@ -937,6 +951,21 @@ def orchestrate(options: argparse.Namespace) -> int:
                 progress(f"publish to followers on {label}")
                 args = ["_publish", "--repeats", str(options.repeats)]
                 report_publish(label, phase(args, "publish", label, "dummy"), lines)
+            if "inbox" in options.phases:
+                from bench.inbox_floor import report_inbox
+
+                progress(f"signed inbox POSTs on {label}")
+                args = [
+                    "_inbox",
+                    "--repeats", str(options.repeats),
+                    "--posts", str(options.posts),
+                    "--clients", ",".join(map(str, options.clients)),
+                    "--label", label.lower(),
+                    "--workdir", str(workdir),
+                ]  # fmt: skip
+                if options.profile_server:
+                    args += ["--profile-server", options.profile_server]
+                report_inbox(label, phase(args, "inbox", label, "db"), lines)
     except BenchError as exc:
         print(f"\nbench: correctness check failed: {exc}", file=sys.stderr)
         return 1
@@ -950,6 +979,13 @@ def orchestrate(options: argparse.Namespace) -> int:
     lines.append(f"load average at end: {loadavg()}")
     print("\n".join(lines))
     return 0
+
+
+def _phase_inbox(options: argparse.Namespace) -> dict:
+    """(In a subprocess) signed inbox POSTs against the floor: bench/inbox_floor.py."""
+    from bench.inbox_floor import phase_inbox
+
+    return phase_inbox(options)
 
 
 def parse_counts(text: str) -> tuple[int, ...]:
@@ -972,18 +1008,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deliveries", type=int, default=DELIVERIES)
     parser.add_argument("--sizes", type=parse_counts, default=FANOUT_SIZES)
     parser.add_argument(
+        "--posts", type=int, default=INBOX_POSTS, help="inbox: POSTs per run"
+    )
+    parser.add_argument(
+        "--clients",
+        type=parse_counts,
+        default=INBOX_CLIENTS,
+        help="inbox: client threads, e.g. 1,4",
+    )
+    parser.add_argument(
         "--profile-workers",
         metavar="DIR",
         help="run each worker under cProfile, writing DIR/<worker>.prof",
     )
+    parser.add_argument(
+        "--profile-server",
+        metavar="DIR",
+        help="inbox: run the server's requests under cProfile, writing "
+        "DIR/inbox-<database>.prof",
+    )
     # Internal: one phase in this (fresh) process.
+    parser.add_argument("--label", default="", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default="", help=argparse.SUPPRESS)
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     options.tasks = [t for t in options.tasks.split(",") if t]
     internal = {"_deliver": phase_deliver, "_fanout": phase_fanout,
-                "_publish": phase_publish}  # fmt: skip
+                "_publish": phase_publish, "_inbox": _phase_inbox}  # fmt: skip
     if options.phases and options.phases[0] in internal:
         options.tasks = options.tasks[0]
         result = internal[options.phases[0]](options)
@@ -997,6 +1049,10 @@ def main(argv: list[str] | None = None) -> int:
         options.deliveries = min(options.deliveries, 1000)
         options.sizes = (100_000,)
         options.workers = (1, 2)
+        options.posts = min(options.posts, INBOX_QUICK_POSTS)
+    if options.profile_server:
+        options.profile_server = str(Path(options.profile_server).resolve())
+        Path(options.profile_server).mkdir(parents=True, exist_ok=True)
     if options.profile_workers:
         Path(options.profile_workers).mkdir(parents=True, exist_ok=True)
         os.environ["VOX_BENCH_PROFILE_WORKERS"] = str(
