@@ -11,7 +11,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from vox_activity.registry import ActorRef, resolve_local_actors
+from vox_activity.registry import (
+    ActorRef,
+    RouteMatch,
+    _unique_lookup,
+    first_row,
+    resolve_local_actors,
+)
 
 from .support.constants import SITE
 
@@ -75,3 +81,20 @@ def test_a_registration_that_hides_rows_gets_instances_checked(alice, bob, monke
 @pytest.mark.parametrize("value", ["", "~", "~/"])
 def test_empty_usernames_match_nothing(alice, value):
     assert resolve_local_actors([f"{SITE}/{value}"]) == {}
+
+
+def test_unique_lookups_skip_the_ordering():
+    assert _unique_lookup(User, ("username",))
+    assert _unique_lookup(User, ("pk",))
+    assert _unique_lookup(User, ("username", "first_name"))
+    assert not _unique_lookup(User, ("first_name",))
+    assert not _unique_lookup(User, ("groups__name",))
+
+
+def test_first_row_by_a_field_that_is_not_unique_is_the_lowest_pk(make_user):
+    first = make_user("first", first_name="Same")
+    make_user("second", first_name="Same")
+    assert first_row(RouteMatch(User, {"first_name": "Same"})) == first
+    assert first_row(RouteMatch(User, {"username": "second"})).username == "second"
+    assert first_row(RouteMatch(User, {"username": "nobody"})) is None
+    assert first_row(RouteMatch(User, {"pk": "not a number"})) is None

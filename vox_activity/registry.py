@@ -12,6 +12,7 @@ one query per registered model, however many IRIs it is given.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -89,11 +90,33 @@ def actor_models() -> list[tuple[type[Model], Any]]:
 
 
 def first_row(route: RouteMatch) -> Model | None:
-    """The row a route's captured values name, or None (also for bad values)."""
+    """The row a route's captured values name, or None (also for bad values).
+
+    Where a captured field is unique (a username, a slug, the pk) there is
+    one row at most and no ordering is asked for: on every request to an
+    actor's URL, compiling ``.first()``'s ``ORDER BY`` costs more than the
+    query.  Otherwise the first by primary key, as ``.first()`` gives.
+    """
     try:
-        return route.model._default_manager.filter(**route.kwargs).first()
+        rows = route.model._default_manager.filter(**route.kwargs)
+        if _unique_lookup(route.model, tuple(route.kwargs)):
+            return next(iter(rows[:1]), None)
+        return rows.first()
     except (ValueError, TypeError):  # e.g. "abc" for an integer pk
         return None
+
+
+@functools.cache
+def _unique_lookup(model: type[Model], names: tuple[str, ...]) -> bool:
+    """Does a filter on ``names`` match one row at most?"""
+    fields = []
+    for name in names:
+        try:
+            fields.append(model._meta.get_field(name))
+        except FieldDoesNotExist:  # a lookup such as "pk" or "user__name"
+            if name != "pk":
+                return False
+    return any(getattr(f, "unique", False) for f in fields) or "pk" in names
 
 
 def registration_for(instance_or_model: Any) -> Any:

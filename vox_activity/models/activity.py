@@ -107,7 +107,14 @@ class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):  # type: 
             **extra,
         )
         if ignore_conflicts:
-            self.bulk_create([activity], ignore_conflicts=True)
+            # One INSERT … ON CONFLICT DO NOTHING, atomic by itself: what
+            # bulk_create() runs, without the transaction it opens around
+            # it (a BEGIN and a COMMIT more on the inbox's request path).
+            fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
+            self._insert(
+                [activity], fields, on_conflict=OnConflict.IGNORE, using=self.db
+            )
+            activity._state.adding, activity._state.db = False, self.db
         else:
             activity.save(force_insert=True)
         return activity

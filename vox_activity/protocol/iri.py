@@ -20,6 +20,7 @@ fine: Mastodon's key ids (``#main-key``) and Like ids (``#likes/1``) have them.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -76,6 +77,14 @@ def _why_not(value: Any) -> str | ParsedIri:
     """The parsed IRI, or why ``value`` is not one (a phrase for an error)."""
     if not isinstance(value, str) or not value:
         return "is missing or not a string"
+    return _why_not_text(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _why_not_text(value: str) -> str | ParsedIri:
+    """:func:`_why_not` of a string, remembered: an activity names the same
+    few IRIs many times (its actor in ``actor``, ``attributedTo``, the key id),
+    and both answers are immutable (a phrase, a frozen :class:`ParsedIri`)."""
     if len(value) > IRI_MAX_LENGTH:
         return f"is longer than {IRI_MAX_LENGTH} characters"
     for char in value:
