@@ -46,7 +46,7 @@ from testsite.blog.models import Article
 from testsite.redis_server import RedisError, RedisServer
 from vox_activity.compat import tasks_module
 from vox_activity.models import Delivery
-from vox_activity.models.remote import forget_blocked_domains
+from vox_activity.models.remote import forget_blocked_domains, forget_recent_keys
 from vox_activity.net import http
 from vox_activity.net.signing import forget_signing_keys
 from vox_activity.outgoing.publish import publish
@@ -68,16 +68,19 @@ def _fresh_process_state():
     """Per-process memories (the cache, parsed signing keys) start empty.
 
     The database is rolled back after each test, but the local-memory cache
-    (key failures, slow hosts, rate counters) and the signing-key cache are
-    not, and a key made in one test must not sign in the next.
+    (key failures, slow hosts, rate counters), the signing-key cache and the
+    remembered remote keys are not, and a key made in one test must not sign
+    (or verify) in the next.
     """
     cache.clear()
     forget_signing_keys()
     forget_blocked_domains()
+    forget_recent_keys()
     yield
     cache.clear()
     forget_signing_keys()
     forget_blocked_domains()
+    forget_recent_keys()
 
 
 # --- the test site -------------------------------------------------------------

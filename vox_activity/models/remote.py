@@ -8,7 +8,9 @@ another by claiming its key (see :mod:`vox_activity.protocol.actor_documents`).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -25,6 +27,7 @@ from vox_activity.protocol.iri import origin_of
 
 __all__ = [
     "BLOCKS_CACHE_SECONDS",
+    "KEYS_CACHE_SECONDS",
     "DomainBlock",
     "DomainBlockQuerySet",
     "RemoteActor",
@@ -33,6 +36,7 @@ __all__ = [
     "blocked_domains",
     "domain_of",
     "forget_blocked_domains",
+    "forget_recent_keys",
 ]
 
 
@@ -66,6 +70,7 @@ class RemoteActorManager(models.Manager["RemoteActor"]):
 
     def mark_gone(self, iris: Iterable[str]) -> int:
         """The servers answered 404/410 for these actors: stop delivering."""
+        forget_recent_keys()  # a gone actor's keys verify nothing from now on
         return self.filter(iri__in=list(iris), gone_at__isnull=True).update(
             gone_at=timezone.now()
         )
@@ -150,6 +155,49 @@ class RemoteActor(models.Model):
         return self.keys.filter(purpose="publicKey").order_by("id").first()
 
 
+class RemoteKeyQuerySet(models.QuerySet["RemoteKey"]):
+    def usable(self, key_id: str) -> RemoteKey | None:
+        """The stored key ``key_id`` of an actor not gone, with that actor.
+
+        Every inbox POST asks for its sender's key, and a busy sender posts
+        many times a second: the answer is kept per process for
+        :data:`KEYS_CACHE_SECONDS`.  A key or actor saved or deleted in this
+        process, or an actor marked gone, clears it at once; another process
+        may use what it read for that long (the same bound as
+        :data:`BLOCKS_CACHE_SECONDS`).  A refetch (rotation) goes around it.
+        """
+        now = time.monotonic()
+        with _recent_lock:
+            remembered = _recent_keys.get(key_id)
+            if remembered is not None and remembered[0] > now:
+                return remembered[1]
+        # key_id is unique: no ORDER BY (cheaper to compile than .first()).
+        found = self.select_related("actor").filter(
+            key_id=key_id, actor__gone_at__isnull=True
+        )[:1]
+        key = next(iter(found), None)
+        if key is not None:
+            with _recent_lock:
+                _recent_keys[key_id] = (now + KEYS_CACHE_SECONDS, key)
+                _recent_keys.move_to_end(key_id)
+                while len(_recent_keys) > _RECENT_KEYS_MAX:
+                    _recent_keys.popitem(last=False)
+        return key
+
+
+#: How long a process may go on using a key it read (see ``usable()``).
+KEYS_CACHE_SECONDS = 10.0
+_RECENT_KEYS_MAX = 1024
+_recent_keys: OrderedDict[str, tuple[float, RemoteKey]] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def forget_recent_keys(**_kwargs: Any) -> None:
+    """Clear this process's memory of keys (on any change to keys or actors)."""
+    with _recent_lock:
+        _recent_keys.clear()
+
+
 class RemoteKey(models.Model):
     """A public key of a remote actor, proven to be that actor's.
 
@@ -179,6 +227,8 @@ class RemoteKey(models.Model):
     )
     public_key_pem = models.TextField(_("public key (PEM)"))
     fetched_at = models.DateTimeField(_("fetched at"), default=timezone.now)
+
+    objects = RemoteKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("remote key")
@@ -258,3 +308,6 @@ class DomainBlock(models.Model):
 
 post_save.connect(forget_blocked_domains, sender=DomainBlock)
 post_delete.connect(forget_blocked_domains, sender=DomainBlock)
+for _model in (RemoteKey, RemoteActor):
+    post_save.connect(forget_recent_keys, sender=_model)
+    post_delete.connect(forget_recent_keys, sender=_model)

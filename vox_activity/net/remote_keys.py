@@ -54,12 +54,7 @@ def verification_key(key_id: str, *, refresh: bool = False) -> RemoteKey:
     failed = cache.get(_failure_key(key_id))
     if failed:
         raise RemoteActorError(f"{failed} (not retried for a minute)", url=key_id)
-    # key_id is unique: one row at most, so no ORDER BY (.first() would
-    # add one, and compiling it costs more than the query on the inbox path).
-    found = RemoteKey.objects.select_related("actor").filter(
-        key_id=key_id, actor__gone_at__isnull=True
-    )[:1]
-    cached = next(iter(found), None)
+    cached = RemoteKey.objects.usable(key_id)
     if cached is not None and _usable(cached, refresh):
         return cached
     try:
