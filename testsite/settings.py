@@ -66,7 +66,8 @@ INSTALLED_APPS = [
 # Deliveries run as Django tasks.  TESTSITE_TASKS picks where:
 # - "db" (the default): the database-backed worker, `manage.py db_worker`;
 # - "rq": RQ workers with Redis (REDIS_URL, one database per instance),
-#   `manage.py rqworker default --with-scheduler --job-class django_tasks_rq.Job`.
+#   `manage.py rqworker default --with-scheduler --job-class django_tasks_rq.Job
+#   --worker-class rq.worker.SimpleWorker`.
 TESTSITE_TASKS = os.environ.get("TESTSITE_TASKS", "db")
 if TESTSITE_TASKS == "db":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
