@@ -407,6 +407,32 @@ def send(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def delivery_settings(settings):
+    """delivery_settings(**values): VOX_ACTIVITY = small keys plus ``values``.
+
+    For the delivery tests on ``remote_web``: the default limits and the
+    double knock, unlike :func:`configure`'s over-the-wire ones.
+    """
+
+    def configure(**values):
+        settings.VOX_ACTIVITY = {"KEY_SIZE": 1024, **values}
+
+    configure()
+    return configure
+
+
+@pytest.fixture
+def send_note(django_capture_on_commit_callbacks):
+    """send_note(actors): publish a note to them, run what waits for the commit."""
+
+    def send(actors, text="Hello"):
+        with django_capture_on_commit_callbacks(execute=True):
+            return publish(note(text), [a.iri for a in actors], fetch=False)
+
+    return send
+
+
+@pytest.fixture
 def deliver(server, zed, alice_doc, send):
     """deliver(*replies, to=zed): a note by alice, answered with ``replies``.
 

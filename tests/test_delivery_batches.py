@@ -57,39 +57,14 @@ from .support.remote_web import ANY_URL
 pytestmark = pytest.mark.usefixtures("every_inbox_accepts")
 
 
-@pytest.fixture
-def configure(settings):
-    """configure(**values): VOX_ACTIVITY = small keys plus ``values``.
-
-    Not conftest's over-the-wire one: default limits, and the double knock.
-    """
-
-    def configure(**values):
-        settings.VOX_ACTIVITY = {"KEY_SIZE": 1024, **values}
-
-    configure()
-    return configure
-
-
-@pytest.fixture
-def send(django_capture_on_commit_callbacks):
-    """send(actors): publish a note to them, run what waits for the commit."""
-
-    def send(actors, text="Hello"):
-        with django_capture_on_commit_callbacks(execute=True):
-            return publish(note(text), [a.iri for a in actors], fetch=False)
-
-    return send
-
-
 # --- queueing and claiming ---------------------------------------------------
 
 
 def test_a_publication_holds_its_rows_for_its_task_and_nothing_queues_them_twice(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     actors = remote_actors(3)
-    activity = send(actors)
+    activity = send_note(actors)
     rows = list(Delivery.objects.filter(activity=activity).order_by("pk"))
     assert {(r.state, r.attempts) for r in rows} == {(PENDING, 0)}
     (token,) = {r.claim_token for r in rows}
@@ -113,11 +88,11 @@ def test_a_publication_holds_its_rows_for_its_task_and_nothing_queues_them_twice
 
 
 def test_a_full_batch_wakes_the_next_worker_for_the_rest(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
-    configure(DELIVERY_BATCH_SIZE=4)
+    delivery_settings(DELIVERY_BATCH_SIZE=4)
     actors = remote_actors(10)
-    activity = send(actors)
+    activity = send_note(actors)
     rows = list(Delivery.objects.filter(activity=activity).order_by("pk"))
     (first,) = tasks_of(dummy_tasks)  # one task, carrying the first batch
     assert list(first.args) == [r.pk for r in rows[:4]]
@@ -135,43 +110,45 @@ def test_a_full_batch_wakes_the_next_worker_for_the_rest(
 
 
 def test_small_publications_share_the_task_waiting_in_the_queue(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     """One task per batch of work, not one per publication."""
     actors = remote_actors(3)
-    first = send(actors[:1], "one")
-    send(actors[1:2], "two")  # a task is already waiting: none more
-    send(actors[2:], "three")
+    first = send_note(actors[:1], "one")
+    send_note(actors[1:2], "two")  # a task is already waiting: none more
+    send_note(actors[2:], "three")
     (task,) = tasks_of(dummy_tasks)
     assert list(task.args) == [Delivery.objects.get(activity=first).pk]
     assert run(task) == {DELIVERED: 3}  # its own row, topped up with the others
     assert Delivery.objects.filter(state=DELIVERED, attempts=1).count() == 3
     assert len(remote_web.urls) == 3
-    send(actors[:1], "four")  # the waiting task started: work needs a new one
+    send_note(actors[:1], "four")  # the waiting task started: work needs a new one
     assert len(tasks_of(dummy_tasks)) == 2
     assert {r.method for r in remote_web.requests} == {"POST"}
 
 
-def test_a_wakeup_lost_with_its_queue_is_replaced(alice, dummy_tasks, send, configure):
+def test_a_wakeup_lost_with_its_queue_is_replaced(
+    alice, dummy_tasks, send_note, delivery_settings
+):
     actors = remote_actors(2)
-    send(actors[:1], "one")
+    send_note(actors[:1], "one")
     DeliverySweep.objects.filter(name="wakeup").update(
         due_at=timezone.now() - outgoing.WAKEUP_STALE - timedelta(seconds=1)
     )
-    send(actors[1:], "two")
+    send_note(actors[1:], "two")
     assert len(tasks_of(dummy_tasks)) == 2
 
 
 @pytest.mark.parametrize("returning", [True, False])
 def test_claims_are_disjoint_with_and_without_update_returning(
-    alice, dummy_tasks, send, configure, monkeypatch, returning
+    alice, dummy_tasks, send_note, delivery_settings, monkeypatch, returning
 ):
     monkeypatch.setattr(
         delivery_models, "_supports_update_returning", lambda connection: returning
     )
     actors = remote_actors(6)
-    send(actors)
-    configure(DELIVERY_BATCH_SIZE=4)
+    send_note(actors)
+    delivery_settings(DELIVERY_BATCH_SIZE=4)
     with CaptureQueriesContext(connection) as queries:
         first = outgoing.claim_batch()
     updates = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"]]
@@ -189,11 +166,11 @@ def test_claims_are_disjoint_with_and_without_update_returning(
 
 
 def test_an_outcome_is_written_only_while_its_claim_holds(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     """A paused worker whose claim ran out cannot overwrite the newer attempt."""
     (actor,) = remote_actors(1)
-    activity = send([actor])
+    activity = send_note([actor])
     row = Delivery.objects.get(activity=activity)
     slow = outgoing.claim_batch([row.pk])  # worker A claims...
     make_due(row)  # ... and stalls past its lease
@@ -211,10 +188,10 @@ def test_an_outcome_is_written_only_while_its_claim_holds(
 
 
 def test_an_attempt_that_could_outlive_its_claim_renews_it_first(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     actors = remote_actors(2)
-    activity = send(actors)
+    activity = send_note(actors)
     batch = outgoing.claim_batch()
     mine, taken = batch.rows
     soon = timezone.now() + timedelta(seconds=5)  # < HTTP_TOTAL_TIMEOUT + 1
@@ -236,13 +213,13 @@ def test_an_attempt_that_could_outlive_its_claim_renews_it_first(
 
 
 def test_a_batch_costs_the_same_statements_for_3_deliveries_as_for_30(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
-    send(remote_actors(1, start=100))  # the server's signature scheme is learnt
+    send_note(remote_actors(1, start=100))  # the server's signature scheme is learnt
     run(dummy_tasks.results[-1])
 
     def batch_of(count, start):
-        send(remote_actors(count, start=start))
+        send_note(remote_actors(count, start=start))
         task = dummy_tasks.results[-1]
         with CaptureQueriesContext(connection) as queries:
             assert run(task) == {DELIVERED: count}
@@ -255,14 +232,14 @@ def test_a_batch_costs_the_same_statements_for_3_deliveries_as_for_30(
 
 
 def test_a_success_writes_server_health_only_when_it_changes(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     actors = remote_actors(2)
     earlier = timezone.now() - timedelta(days=3)
     health = DomainHealth.objects.create(
         domain="remote.example", last_success_at=earlier
     )
-    send(actors)
+    send_note(actors)
     run(tasks_of(dummy_tasks)[-1])
     health.refresh_from_db()
     assert health.last_success_at == earlier  # a clean record: not written
@@ -270,7 +247,7 @@ def test_a_success_writes_server_health_only_when_it_changes(
     DomainHealth.objects.filter(pk=health.pk).update(
         failure_days=2, last_failure_date=timezone.localdate()
     )
-    send(actors, "again")
+    send_note(actors, "again")
     run(tasks_of(dummy_tasks)[-1])
     health.refresh_from_db()
     assert (health.failure_days, health.last_failure_date) == (0, None)
@@ -279,11 +256,11 @@ def test_a_success_writes_server_health_only_when_it_changes(
 
 
 def test_the_retry_schedule_is_a_setting(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
-    configure(DELIVERY_RETRY_DELAYS=[5, 60])
+    delivery_settings(DELIVERY_RETRY_DELAYS=[5, 60])
     (actor,) = remote_actors(1)
-    row = Delivery.objects.get(activity=send([actor]))
+    row = Delivery.objects.get(activity=send_note([actor]))
     waits = []
     remote_web.serve(ANY_URL, status=503, once=True)
     remote_web.serve(ANY_URL, status=503, once=True)
@@ -305,7 +282,7 @@ def test_the_retry_schedule_is_a_setting(
 
 
 def test_deliveries_go_to_the_task_queue_of_the_setting(
-    alice, settings, send, configure
+    alice, settings, send_note, delivery_settings
 ):
     tasks = tasks_module()
     settings.TASKS = {
@@ -314,10 +291,10 @@ def test_deliveries_go_to_the_task_queue_of_the_setting(
             "QUEUES": ["federation"],
         }
     }
-    configure(TASK_QUEUE="federation")
+    delivery_settings(TASK_QUEUE="federation")
     backend = tasks.task_backends["default"]
     backend.clear()
-    send(remote_actors(1))
+    send_note(remote_actors(1))
     assert ensure_sweep() is True
     assert {r.task.queue_name for r in backend.results} == {"federation"}
     assert {r.task.module_path for r in backend.results} == {DELIVER, SWEEP}
@@ -327,7 +304,7 @@ def test_deliveries_go_to_the_task_queue_of_the_setting(
 
 
 def test_inboxes_are_deduplicated_and_their_servers_named_in_sql(
-    alice, dummy_tasks, send, configure
+    alice, dummy_tasks, send_note, delivery_settings
 ):
     spellings = [
         ("https://a.example/users/1", "https://Shared.Example:443/inbox"),

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from vox_activity.models import Delivery, DeliverySweep
 from vox_activity.outgoing import delivery as outgoing
-from vox_activity.outgoing.publish import publish
 from vox_activity.outgoing.sweep import ensure_sweep, run_sweep
 
 from .support.outbound import (
@@ -29,7 +28,6 @@ from .support.outbound import (
     PENDING,
     SWEEP,
     make_due,
-    note,
     remote_actors,
     run,
     sweep,
@@ -41,40 +39,15 @@ from .support.remote_web import ANY_URL
 pytestmark = pytest.mark.usefixtures("every_inbox_accepts")
 
 
-@pytest.fixture
-def configure(settings):
-    """configure(**values): VOX_ACTIVITY = small keys plus ``values``.
-
-    Not conftest's over-the-wire one: default limits, and the double knock.
-    """
-
-    def configure(**values):
-        settings.VOX_ACTIVITY = {"KEY_SIZE": 1024, **values}
-
-    configure()
-    return configure
-
-
-@pytest.fixture
-def send(django_capture_on_commit_callbacks):
-    """send(actors): publish a note to them, run what waits for the commit."""
-
-    def send(actors, text="Hello"):
-        with django_capture_on_commit_callbacks(execute=True):
-            return publish(note(text), [a.iri for a in actors], fetch=False)
-
-    return send
-
-
 # --- Retry now ---------------------------------------------------------------
 
 
 def test_retry_now_leaves_an_attempt_in_flight_alone(
-    admin_client, alice, dummy_tasks, remote_web, send, configure
+    admin_client, alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     """An operator's "Retry now" during an attempt: one delivery, not two."""
     (actor,) = remote_actors(1)
-    row = Delivery.objects.get(activity=send([actor]))
+    row = Delivery.objects.get(activity=send_note([actor]))
     answers = []
 
     def operator_clicks(sent):
@@ -100,7 +73,7 @@ def test_retry_now_leaves_an_attempt_in_flight_alone(
 
 
 def test_retry_now_after_a_claim_ran_out_ends_with_one_delivery(
-    admin_client, alice, dummy_tasks, remote_web, send, configure
+    admin_client, alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     """The race that once sent an activity three times.
 
@@ -109,7 +82,7 @@ def test_retry_now_after_a_claim_ran_out_ends_with_one_delivery(
     Its outcome must not put the row back to pending (a third send).
     """
     (actor,) = remote_actors(1)
-    row = Delivery.objects.get(activity=send([actor]))
+    row = Delivery.objects.get(activity=send_note([actor]))
     stalled = outgoing.claim_batch([row.pk])
     make_due(row)
     response = admin_client.post(
@@ -133,10 +106,10 @@ def test_retry_now_after_a_claim_ran_out_ends_with_one_delivery(
 
 
 def test_retry_now_requeues_failed_and_waiting_rows_at_once(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     actors = remote_actors(2)
-    activity = send(actors)
+    activity = send_note(actors)
     remote_web.serve(ANY_URL, status=403, once=True)
     remote_web.serve(ANY_URL, status=503, once=True)
     run(dummy_tasks.results[-1])
@@ -151,8 +124,8 @@ def test_retry_now_requeues_failed_and_waiting_rows_at_once(
 # --- the sweep chain ---------------------------------------------------------
 
 
-def test_one_sweep_chain_at_a_time(alice, dummy_tasks, configure):
-    configure(DELIVERY_SWEEP_INTERVAL=10)
+def test_one_sweep_chain_at_a_time(alice, dummy_tasks, delivery_settings):
+    delivery_settings(DELIVERY_SWEEP_INTERVAL=10)
     assert ensure_sweep() is True
     assert ensure_sweep() is False  # alive: not a second one
     (chain,) = tasks_of(dummy_tasks, SWEEP)
@@ -171,10 +144,10 @@ def test_one_sweep_chain_at_a_time(alice, dummy_tasks, configure):
 
 
 def test_the_sweep_queues_due_rows_and_ends_when_nothing_is_pending(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     (actor,) = remote_actors(1)
-    row = Delivery.objects.get(activity=send([actor]))
+    row = Delivery.objects.get(activity=send_note([actor]))
     remote_web.serve(ANY_URL, status=503, once=True)
     assert run(tasks_of(dummy_tasks)[-1]) == {PENDING: 1}  # a retry, and a chain
     (chain,) = tasks_of(dummy_tasks, SWEEP)
@@ -192,33 +165,33 @@ def test_the_sweep_queues_due_rows_and_ends_when_nothing_is_pending(
     assert run(chain) == "superseded"
     assert len(dummy_tasks.results) == count
     # New work starts a new chain.
-    send([actor], "more")
+    send_note([actor], "more")
     run(tasks_of(dummy_tasks)[-1])
     assert len(tasks_of(dummy_tasks, SWEEP)) == 4
     assert {r.method for r in remote_web.requests} == {"POST"}
 
 
 def test_a_chain_is_not_ended_while_anything_is_pending(
-    alice, dummy_tasks, send, configure
+    alice, dummy_tasks, send_note, delivery_settings
 ):
-    send(remote_actors(1))  # pending, held for its task
+    send_note(remote_actors(1))  # pending, held for its task
     assert ensure_sweep() is True
     (chain,) = tasks_of(dummy_tasks, SWEEP)
     assert not DeliverySweep.objects.release(chain.args[0])
     assert run(chain) == "queued 0"
 
 
-def test_no_chain_on_a_backend_that_cannot_defer(alice, configure):
+def test_no_chain_on_a_backend_that_cannot_defer(alice, delivery_settings):
     assert ensure_sweep() is False  # the immediate backend of the tests
     assert not DeliverySweep.objects.exists()
     assert run_sweep("nobody") == "superseded"
 
 
 def test_the_sweep_command_queues_only_what_nobody_holds(
-    alice, dummy_tasks, remote_web, send, configure
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
 ):
     actors = remote_actors(2)
-    activity = send(actors)
+    activity = send_note(actors)
     assert sweep() == "Enqueued 0 due deliveries."  # queued
     batch = outgoing.claim_batch()
     assert len(batch.rows) == 2
