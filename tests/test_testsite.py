@@ -13,6 +13,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -369,6 +371,46 @@ def test_demo_refuses_bad_ports(tmp_path):
     assert f"127.0.0.1:{port} in use" in result.stderr
 
 
+class LineReader:
+    """A process's output read in a thread, so that waiting for a line ends.
+
+    ``for line in process.stdout`` waits forever for a line that never comes
+    (a demo that hangs would hang the suite); :meth:`until` gives up.
+    """
+
+    def __init__(self, stream, lines: list[str]) -> None:
+        self.lines, self.arrived = lines, threading.Condition()
+        self.seen = 0  # lines already looked at by until()
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self.arrived:
+                self.lines.append(line)
+                self.arrived.notify_all()
+        with self.arrived:
+            self.lines.append("")  # end of output
+            self.arrived.notify_all()
+
+    def until(self, wanted, timeout: float = 60) -> None:
+        """Wait for a line ``wanted(line)`` accepts; AssertionError if none."""
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while True:
+                while self.seen < len(self.lines):
+                    line = self.lines[self.seen]
+                    self.seen += 1
+                    if line and wanted(line):
+                        return
+                    if line == "":
+                        raise AssertionError("the demo ended:\n" + "".join(self.lines))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no such line yet:\n" + "".join(self.lines))
+                self.arrived.wait(left)
+
+
 @pytest.mark.e2e
 def test_demo_runs_the_scenario_then_serves_until_ctrl_c(tmp_path):
     """``python3 dev.py demo`` as a user runs it: scenario, banner, Ctrl-C."""
@@ -391,28 +433,25 @@ def test_demo_runs_the_scenario_then_serves_until_ctrl_c(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines = []
+    lines: list[str] = []
+    reader = LineReader(process.stdout, lines)
     try:
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("Requests to both servers are logged below."):
-                break
+        reader.until(lambda line: line.startswith("Requests to both servers"), 600)
         output = "".join(lines)
         assert "scenario passed: all 9 steps" in output, output
-        # The servers' request logs follow the banner.
+        # The servers' request logs follow the banner, even a request made the
+        # moment it shows.
         with urllib.request.urlopen(f"http://127.0.0.1:{beta}/") as response:
             assert response.status == 200
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("[beta]") and "GET / -> 200" in line:
-                break
+        reader.until(lambda line: line.startswith("[beta]") and "GET / -> 200" in line)
         process.send_signal(signal.SIGINT)  # Ctrl-C
-        rest, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        reader.thread.join(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    output = "".join(lines) + rest
+    output = "".join(lines)
     assert process.returncode == 0, output
     origin_a, origin_b = f"http://127.0.0.1:{alpha}", f"http://127.0.0.1:{beta}"
     for expected in (

@@ -156,9 +156,8 @@ def _shown(path) -> str:
         return str(path)
 
 
-def follow_logs(cluster: Cluster) -> int:
-    """Print the servers' request logs as they grow, until a stop signal."""
-    offsets = {i.name: i.server_log.stat().st_size for i in cluster}
+def follow_logs(cluster: Cluster, offsets: dict[str, int]) -> int:
+    """Print the servers' request logs from ``offsets`` on, until a stop signal."""
     while True:
         for instance in cluster:
             with open(instance.server_log, "rb") as log:
@@ -305,9 +304,12 @@ def serve(
         progress.scenario_status = 0 if ok else 1
         say("stopping both instances")
         return progress.scenario_status
+    # Where the logs stand before the banner says "logged below": a request
+    # made the moment the banner shows is printed, not skipped.
+    offsets = {i.name: i.server_log.stat().st_size for i in cluster}
     print(banner(alpha, beta, dbs), flush=True)
     progress.phase = "serving"
-    return follow_logs(cluster)
+    return follow_logs(cluster, offsets)
 
 
 def announce(line: str, file: TextIO | None = None) -> None:
