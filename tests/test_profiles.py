@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.test import Client
 
-from vox_activity.models import Activity, ActorKey, Delivery, Follow, StoredObject
+from vox_activity.models import (
+    Activity,
+    ActorKey,
+    Delivery,
+    DomainBlock,
+    Follow,
+    StoredObject,
+)
 from vox_activity.net.signing import signing_key_for
 from vox_activity.outgoing.publish import publish
 from vox_activity.profiles import actor_updated, profile_changed
@@ -107,3 +114,15 @@ def test_a_deleted_actor_answers_410_with_a_tombstone(alice, db):
 def test_deleting_other_rows_sends_nothing(alice, article, db):
     article.delete()
     assert not Activity.objects.filter(type="Delete").exists()
+
+
+def test_a_deleted_actor_says_nothing_to_a_blocked_server(alice, db):
+    carol = make_remote("carol", "remote.example")
+    erin = make_remote("erin", "third.example", key=2)
+    publish({"type": "Like", "actor": ALICE, "object": "x", "to": [carol.iri]})
+    publish({"type": "Like", "actor": ALICE, "object": "y", "to": [erin.iri]})
+    DomainBlock.objects.create(domain="third.example")
+
+    alice.delete()
+
+    assert deliveries_of("Delete") == {"https://remote.example/inbox"}
