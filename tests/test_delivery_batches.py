@@ -356,3 +356,21 @@ def test_local_fan_out_streams_chunks_and_the_database_skips_duplicates(
     )
     assert sorted(owners) == sorted(str(u.pk) for u in users)
     assert activity.data["to"] == ["https://testserver/~nobody/"]
+
+
+def test_one_delivery_attempted_alone_takes_no_others_with_it(
+    alice, dummy_tasks, remote_web, send_note, delivery_settings
+):
+    """``attempt_delivery(id)`` (a single delivery's task): that row only."""
+    actors = remote_actors(3)
+    rows = list(Delivery.objects.filter(activity=send_note(actors)).order_by("pk"))
+    make_due(*rows)
+    assert outgoing.attempt_delivery(rows[0].pk) == DELIVERED
+    assert remote_web.urls == [rows[0].inbox]
+    states = Delivery.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk")
+    assert list(states.values_list("state", flat=True)) == [
+        DELIVERED,
+        PENDING,
+        PENDING,
+    ]
+    assert outgoing.attempt_delivery(rows[0].pk) == "skipped"  # nothing to do
