@@ -203,3 +203,32 @@ def test_a_proof_with_the_actors_key_but_a_forged_key_id_is_401(
     response = post_signed(client, SHARED, signed, forwarder)
     assert response.status_code == 401
     assert not Activity.objects.filter(iri=signed["id"]).exists()
+
+
+def test_a_rotated_proof_key_is_fetched_again_and_then_verifies(
+    client, alice, victor, forwarder, proof_key, received
+):
+    """The cached key fails the proof: fetched again (at most once a minute),
+    the actor's new key verifies it; a proof the new key does not verify
+    either is still 401."""
+    method_id = f"{victor.iri}#ed25519-key"
+    first = create_proof(reply_by(victor), proof_key, method_id)
+    assert post_signed(client, SHARED, first, forwarder).status_code == 202
+    # victor's server rotates the key; our copy is older than a minute.
+    rotated = Ed25519PrivateKey.generate()
+    victor.document["assertionMethod"] = [
+        multikey(rotated.public_key(), key_id=method_id, controller=victor.iri)
+    ]
+    row = RemoteKey.objects.get(key_id=method_id).actor
+    row.fetched_at = datetime.now(UTC) - timedelta(minutes=2)
+    row.save(update_fields=["fetched_at"])
+
+    second = create_proof(reply_by(victor), rotated, method_id)
+    response = post_signed(client, SHARED, second, forwarder)
+    assert response.status_code == 202, response.content
+    assert Activity.objects.filter(iri=second["id"], actor_iri=victor.iri).exists()
+
+    forged = create_proof(reply_by(victor), Ed25519PrivateKey.generate(), method_id)
+    response = post_signed(client, SHARED, forged, forwarder)
+    assert response.status_code == 401
+    assert "does not verify" in response.json()["error"]
