@@ -14,6 +14,7 @@ from testsite.blog.models import Article
 from testsite.blog.vox import ArticleVox
 from vox_activity.models import Activity, Follow, InboxItem, StoredObject
 from vox_activity.outgoing.publish import publish
+from vox_activity.protocol import rfc9421
 from vox_activity.protocol.cavage import sign_request
 from vox_activity.protocol.vocabulary import PUBLIC, to_json
 
@@ -31,8 +32,8 @@ def ap_get(client, path, **extra):
     return client.get(path, HTTP_ACCEPT=AP, **extra)
 
 
-def signed_get(client, path, remote):
-    headers = sign_request(
+def signed_get(client, path, remote, scheme=sign_request):
+    headers = scheme(
         "GET",
         SITE + path,
         {"Accept": AP},
@@ -128,6 +129,10 @@ def test_a_followers_only_object_is_served_to_signed_followers_alone(
     allowed = signed_get(client, "/articles/hello/", carol)
     assert allowed.status_code == 200
     assert allowed.json()["to"] == [ALICE + "followers"]
+    # Signed with RFC 9421 (as Fedify fetches first): the same answer.
+    fedify_style = signed_get(client, "/articles/hello/", carol, rfc9421.sign_request)
+    assert fedify_style.status_code == 200
+    assert fedify_style.json()["id"] == ARTICLE
 
 
 def test_a_bad_signature_on_a_private_fetch_is_the_same_404(
