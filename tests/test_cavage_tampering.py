@@ -293,7 +293,24 @@ def _expiring(seconds_ago: int) -> dict[str, str]:
 def test_expired_signature():
     # Expiry gets the same clock-skew allowance as Date.
     verify_post(_expiring(3599))
+    verify_post(_expiring(3600))  # the last second of the allowance
     assert reason_of(verify_post, _expiring(3601)) == "signature has expired"
+
+
+def test_an_unsigned_created_parameter_is_not_read():
+    """``created`` counts only when ``(created)`` is signed: anyone on the path
+    could have written it, so an old one refuses nothing."""
+    created = int(NOW.timestamp()) - 86400
+    headers = forge(
+        "POST",
+        POST_PATH,
+        post_headers(),
+        FULL_POST,
+        algorithm="hs2019",
+        extra=f"created={created}",
+    )
+    assert "(created)" not in headers["Signature"]
+    verify_post(headers)
 
 
 def test_signed_pseudo_header_without_its_parameter():
