@@ -374,3 +374,11 @@ def test_one_delivery_attempted_alone_takes_no_others_with_it(
         PENDING,
     ]
     assert outgoing.attempt_delivery(rows[0].pk) == "skipped"  # nothing to do
+
+
+def test_a_batch_size_of_one_claims_one_row(
+    alice, dummy_tasks, send_note, delivery_settings
+):
+    send_note(remote_actors(3))
+    delivery_settings(DELIVERY_BATCH_SIZE=1)
+    assert [len(outgoing.claim_batch().rows) for _ in range(4)] == [1, 1, 1, 0]
