@@ -47,6 +47,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+from bench.federation import Sender, create_sender  # the cached sender
 from bench.throughput import (
     AP,
     BENCH,
@@ -76,50 +77,6 @@ INBOX_TASK = "vox_activity.incoming.tasks.process_inbox"
 
 
 # --- the sender and its requests -----------------------------------------------------
-
-
-@dataclass
-class Sender:
-    iri: str
-    key_id: str
-    private_key: Any  # a loaded RSAPrivateKey
-
-
-def create_sender() -> Sender:
-    """A remote actor whose actor document and key are cached and fresh."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from django.utils import timezone
-
-    from vox_activity.models import RemoteActor, RemoteKey
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = (
-        key.public_key()
-        .public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        .decode("ascii")
-    )
-    iri = "https://remote.example/users/bob"
-    key_id = f"{iri}#main-key"
-    actor = RemoteActor.objects.create(
-        iri=iri,
-        domain="remote.example",
-        inbox=f"{iri}/inbox",
-        shared_inbox="https://remote.example/inbox",
-        preferred_username="bob",
-        data={
-            "id": iri,
-            "type": "Person",
-            "inbox": f"{iri}/inbox",
-            "followers": f"{iri}/followers",
-            "publicKey": {"id": key_id, "owner": iri, "publicKeyPem": public},
-        },
-        fetched_at=timezone.now(),  # cached and fresh: nothing is fetched
-    )
-    RemoteKey.objects.create(key_id=key_id, actor=actor, public_key_pem=public)
-    return Sender(iri, key_id, key)
 
 
 @dataclass(frozen=True)
