@@ -76,3 +76,33 @@ def test_the_memory_is_bounded(carol, dave, erin, clock, monkeypatch):
         queries_for(remote.key_id)
     assert list(remote_models._recent_keys) == [dave.key_id, erin.key_id]
     assert queries_for(carol.key_id)[1] == 1  # forgotten, read again
+
+
+def test_a_read_that_races_a_change_is_not_remembered(carol, clock, monkeypatch):
+    """A change forgotten while a key was being read: the row read may predate
+    it, so it is used once but not remembered."""
+    read = remote_models.RemoteKeyQuerySet.filter
+
+    def changed_meanwhile(self, *args, **kwargs):
+        remote_models.forget_recent_keys()  # another thread saved a key
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(remote_models.RemoteKeyQuerySet, "filter", changed_meanwhile)
+    key, count = queries_for(carol.key_id)
+    assert key is not None and count == 1
+    assert carol.key_id not in remote_models._recent_keys
+    monkeypatch.setattr(remote_models.RemoteKeyQuerySet, "filter", read)
+    assert queries_for(carol.key_id)[1] == 1  # read again, now remembered
+    assert queries_for(carol.key_id)[1] == 0
+
+
+def test_a_change_is_forgotten_again_when_its_transaction_commits(
+    carol, clock, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        carol.row.save()
+    queries_for(carol.key_id)  # another thread reads the row before the commit
+    assert carol.key_id in remote_models._recent_keys
+    for callback in callbacks:
+        callback()  # the commit
+    assert carol.key_id not in remote_models._recent_keys

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -70,10 +70,11 @@ class RemoteActorManager(models.Manager["RemoteActor"]):
 
     def mark_gone(self, iris: Iterable[str]) -> int:
         """The servers answered 404/410 for these actors: stop delivering."""
-        forget_recent_keys()  # a gone actor's keys verify nothing from now on
-        return self.filter(iri__in=list(iris), gone_at__isnull=True).update(
+        gone = self.filter(iri__in=list(iris), gone_at__isnull=True).update(
             gone_at=timezone.now()
         )
+        forget_recent_keys(self.db)  # a gone actor's keys verify nothing now
+        return gone
 
 
 def domain_of(iri: str) -> str:
@@ -171,13 +172,15 @@ class RemoteKeyQuerySet(models.QuerySet["RemoteKey"]):
             remembered = _recent_keys.get(key_id)
             if remembered is not None and remembered[0] > now:
                 return remembered[1]
+            generation = _recent_generation
         # key_id is unique: no ORDER BY (cheaper to compile than .first()).
         found = self.select_related("actor").filter(
             key_id=key_id, actor__gone_at__isnull=True
         )[:1]
         key = next(iter(found), None)
-        if key is not None:
-            with _recent_lock:
+        with _recent_lock:
+            # Not if a change was forgotten while we read: the row may predate it.
+            if key is not None and generation == _recent_generation:
                 _recent_keys[key_id] = (now + KEYS_CACHE_SECONDS, key)
                 _recent_keys.move_to_end(key_id)
                 while len(_recent_keys) > _RECENT_KEYS_MAX:
@@ -190,12 +193,25 @@ KEYS_CACHE_SECONDS = 10.0
 _RECENT_KEYS_MAX = 1024
 _recent_keys: OrderedDict[str, tuple[float, RemoteKey]] = OrderedDict()
 _recent_lock = threading.Lock()
+_recent_generation = 0  # counts forgettings, so a read racing one is not kept
 
 
-def forget_recent_keys(**_kwargs: Any) -> None:
-    """Clear this process's memory of keys (on any change to keys or actors)."""
+def forget_recent_keys(using: str = DEFAULT_DB_ALIAS, **_kwargs: Any) -> None:
+    """Clear this process's memory of keys (on any change to keys or actors).
+
+    Now, and again when the transaction making the change commits: until
+    then another thread still reads the old row, and may remember it.
+    """
+    _forget_recent_keys()
+    if connections[using].in_atomic_block:
+        transaction.on_commit(_forget_recent_keys, using=using)
+
+
+def _forget_recent_keys() -> None:
+    global _recent_generation
     with _recent_lock:
         _recent_keys.clear()
+        _recent_generation += 1
 
 
 class RemoteKey(models.Model):
