@@ -108,15 +108,16 @@ def first_row(route: RouteMatch) -> Model | None:
 
 @functools.cache
 def _unique_lookup(model: type[Model], names: tuple[str, ...]) -> bool:
-    """Does a filter on ``names`` match one row at most?"""
-    fields = []
+    """Does a filter on ``names`` (all of them) match one row at most?"""
     for name in names:
+        if name == "pk":
+            return True
         try:
-            fields.append(model._meta.get_field(name))
-        except FieldDoesNotExist:  # a lookup such as "pk" or "user__name"
-            if name != "pk":
-                return False
-    return any(getattr(f, "unique", False) for f in fields) or "pk" in names
+            if getattr(model._meta.get_field(name), "unique", False):
+                return True
+        except FieldDoesNotExist:  # a lookup across a relation: "user__name"
+            continue
+    return False
 
 
 def registration_for(instance_or_model: Any) -> Any:
