@@ -55,7 +55,7 @@ from vox_activity.protocol.cavage import generate_private_key_pem
 from .fediverse import Fediverse, RemoteServer
 from .support.constants import AP
 from .support.local_site import APClient, notification
-from .support.loopback_http import PUBLIC_IP, Server
+from .support.loopback_http import PUBLIC_IP, Server, client_settings
 from .support.outbound import FAST, note
 from .support.records import SignalLog
 from .support.remote_actors import Remote, make_remote
@@ -462,6 +462,26 @@ def make_server() -> Iterator[Callable[..., Server]]:
     yield make
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def http_server(make_server) -> Server:
+    """One real HTTP server on 127.0.0.1 (``tests/support/loopback_http.py``)."""
+    return make_server()
+
+
+@pytest.fixture
+def http_settings(settings):
+    """http_settings(**values): VOX_ACTIVITY for the HTTP client's own tests.
+
+    Fast limits; private addresses allowed unless told (``client_settings``).
+    """
+
+    def configure(**values):
+        settings.VOX_ACTIVITY = client_settings(**values)
+
+    configure()
+    return configure
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ address, however it is spelt, resolved, redirected to or rebound; the
 connection pinned to the address checked, and TLS still checking the name.
 
 The servers are real, in threads (``tests/support/loopback_http.py``: routes
-answer anything a socket can send); ``make_server``, ``dns``, ``routing`` and
-``no_connect`` are conftest fixtures.
+answer anything a socket can send); ``http_server``, ``http_settings``,
+``dns``, ``routing`` and ``no_connect`` are conftest fixtures.
 
 To test the address guard with a host it allows, DNS is faked
 (``vox_activity.net.http.resolve``, the ``dns`` fixture) so that a test name
@@ -28,25 +28,7 @@ from cryptography.x509.oid import NameOID
 from vox_activity.net import http as vox_http
 from vox_activity.net.http import BlockedAddressError, ConnectError
 
-from .support.loopback_http import PUBLIC_IP, client_settings, reply
-
-
-@pytest.fixture
-def server(make_server):
-    """One real HTTP server on 127.0.0.1 (``tests/support/loopback_http.py``)."""
-    return make_server()
-
-
-@pytest.fixture
-def configure(settings):
-    """Set VOX_ACTIVITY (fast limits; private addresses allowed unless told)."""
-
-    def configure(**values):
-        settings.VOX_ACTIVITY = client_settings(**values)
-
-    configure()
-    return configure
-
+from .support.loopback_http import PUBLIC_IP, reply
 
 # --- the address guard -------------------------------------------------------
 
@@ -87,26 +69,26 @@ def _resolves(host):
     ],
 )
 def test_guard_refuses_non_public_addresses_without_connecting(
-    configure, server, no_connect, host
+    http_settings, http_server, no_connect, host
 ):
-    configure(ALLOW_PRIVATE_ADDRESSES=False)
-    url = f"http://{host}:{server.port}/"
+    http_settings(ALLOW_PRIVATE_ADDRESSES=False)
+    url = f"http://{host}:{http_server.port}/"
     # Numeric spellings (hex, one integer, octal) are refused once the
     # resolver turns them into 127.0.0.1, or fail to resolve at all.
     expected = BlockedAddressError if _resolves(host.strip("[]")) else ConnectError
     with pytest.raises(expected) as caught:
         vox_http.get(url)
     assert no_connect == []
-    assert server.hits == []
+    assert http_server.hits == []
     if expected is BlockedAddressError:
         assert 'VOX_ACTIVITY["ALLOW_PRIVATE_ADDRESSES"]' in str(caught.value)
         assert caught.value.url == url
 
 
 def test_guard_refuses_a_name_if_any_of_its_addresses_is_private(
-    configure, dns, no_connect
+    http_settings, dns, no_connect
 ):
-    configure(ALLOW_PRIVATE_ADDRESSES=False)
+    http_settings(ALLOW_PRIVATE_ADDRESSES=False)
     dns["intranet.test"] = ["192.168.1.10"]
     dns["mixed.test"] = [PUBLIC_IP, "10.1.2.3"]
     with pytest.raises(BlockedAddressError, match=r"intranet\.test.*192\.168\.1\.10"):
@@ -117,41 +99,43 @@ def test_guard_refuses_a_name_if_any_of_its_addresses_is_private(
 
 
 def test_guard_allows_public_names_and_pins_the_connection(
-    configure, server, dns, routing
+    http_settings, http_server, dns, routing
 ):
-    configure(ALLOW_PRIVATE_ADDRESSES=False)
+    http_settings(ALLOW_PRIVATE_ADDRESSES=False)
     dns["social.test"] = [PUBLIC_IP]
-    response = vox_http.get(server.url("/actor", host="social.test"))
+    response = vox_http.get(http_server.url("/actor", host="social.test"))
     assert response.status_code == 200
-    assert response.url == f"http://social.test:{server.port}/actor"
+    assert response.url == f"http://social.test:{http_server.port}/actor"
     # Connected to the checked address, but spoke to the host by name.
-    assert routing == [(PUBLIC_IP, server.port)]
-    assert server.hits[0].headers["host"] == f"social.test:{server.port}"
+    assert routing == [(PUBLIC_IP, http_server.port)]
+    assert http_server.hits[0].headers["host"] == f"social.test:{http_server.port}"
 
 
-def test_redirect_to_a_private_address_is_refused(configure, server, dns, routing):
-    configure(ALLOW_PRIVATE_ADDRESSES=False)
+def test_redirect_to_a_private_address_is_refused(
+    http_settings, http_server, dns, routing
+):
+    http_settings(ALLOW_PRIVATE_ADDRESSES=False)
     dns["social.test"] = [PUBLIC_IP]
     dns["intranet.test"] = ["10.0.0.7"]
-    server.routes["/to-loopback"] = lambda handler, hit: reply(
-        handler, 302, headers=[("Location", server.url("/secret"))]
+    http_server.routes["/to-loopback"] = lambda handler, hit: reply(
+        handler, 302, headers=[("Location", http_server.url("/secret"))]
     )
-    server.routes["/to-intranet"] = lambda handler, hit: reply(
+    http_server.routes["/to-intranet"] = lambda handler, hit: reply(
         handler, 307, headers=[("Location", "http://intranet.test/secret")]
     )
     with pytest.raises(BlockedAddressError, match=r"127\.0\.0\.1"):
-        vox_http.get(server.url("/to-loopback", host="social.test"))
+        vox_http.get(http_server.url("/to-loopback", host="social.test"))
     with pytest.raises(BlockedAddressError, match=r"intranet\.test"):
-        vox_http.get(server.url("/to-intranet", host="social.test"))
-    assert server.paths() == ["/to-loopback", "/to-intranet"]
-    assert routing == [(PUBLIC_IP, server.port)] * 2
+        vox_http.get(http_server.url("/to-intranet", host="social.test"))
+    assert http_server.paths() == ["/to-loopback", "/to-intranet"]
+    assert routing == [(PUBLIC_IP, http_server.port)] * 2
 
 
 def test_dns_rebinding_cannot_redirect_the_connection(
-    configure, server, routing, monkeypatch
+    http_settings, http_server, routing, monkeypatch
 ):
     """The name is resolved once per request; the socket goes where it said."""
-    configure(ALLOW_PRIVATE_ADDRESSES=False)
+    http_settings(ALLOW_PRIVATE_ADDRESSES=False)
     answers = iter([PUBLIC_IP, "127.0.0.1", "127.0.0.1"])
     lookups = []
     real_getaddrinfo = socket.getaddrinfo
@@ -164,25 +148,27 @@ def test_dns_rebinding_cannot_redirect_the_connection(
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address)]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    url = server.url("/", host="rebind.test")
+    url = http_server.url("/", host="rebind.test")
 
     # First answer public: checked, and the connection goes to that address
     # (a second lookup by the HTTP library would have returned 127.0.0.1).
     assert vox_http.get(url).status_code == 200
     assert lookups == ["rebind.test"]
-    assert routing == [(PUBLIC_IP, server.port)]
+    assert routing == [(PUBLIC_IP, http_server.port)]
 
     # The next request looks again, sees the private answer, and refuses.
     with pytest.raises(BlockedAddressError):
         vox_http.get(url)
-    assert routing == [(PUBLIC_IP, server.port)]
-    assert len(server.hits) == 1
+    assert routing == [(PUBLIC_IP, http_server.port)]
+    assert len(http_server.hits) == 1
 
 
-def test_next_checked_address_is_tried_when_one_is_unreachable(configure, server, dns):
+def test_next_checked_address_is_tried_when_one_is_unreachable(
+    http_settings, http_server, dns
+):
     # Nothing listens on 127.0.0.2 (the server is bound to 127.0.0.1 only).
     dns["dual.test"] = ["127.0.0.2", "127.0.0.1"]
-    assert vox_http.get(server.url("/", host="dual.test")).status_code == 200
+    assert vox_http.get(http_server.url("/", host="dual.test")).status_code == 200
 
 
 def make_certificate(name, issuer_key=None, issuer=None):
@@ -210,9 +196,9 @@ def make_certificate(name, issuer_key=None, issuer=None):
 
 
 def test_https_goes_to_the_checked_address_but_verifies_the_name(
-    configure, make_server, dns, routing, monkeypatch, tmp_path
+    http_settings, make_server, dns, routing, monkeypatch, tmp_path
 ):
-    configure(ALLOW_PRIVATE_ADDRESSES=False)
+    http_settings(ALLOW_PRIVATE_ADDRESSES=False)
     ca_key, ca = make_certificate("Test CA")
     key, certificate = make_certificate("social.test", ca_key, ca.subject)
     pem = serialization.Encoding.PEM
@@ -230,28 +216,30 @@ def test_https_goes_to_the_checked_address_but_verifies_the_name(
     context.load_cert_chain(tmp_path / "server.pem")
     server_names = []
     context.sni_callback = lambda sock, name, context: server_names.append(name)
-    server = make_server(tls=context)
+    http_server = make_server(tls=context)
     dns["social.test"] = dns["impostor.test"] = [PUBLIC_IP]
 
-    response = vox_http.get(f"https://social.test:{server.port}/")
+    response = vox_http.get(f"https://social.test:{http_server.port}/")
     assert response.status_code == 200
-    assert routing == [(PUBLIC_IP, server.port)]
+    assert routing == [(PUBLIC_IP, http_server.port)]
     assert server_names == ["social.test"]
-    assert server.hits[0].headers["host"] == f"social.test:{server.port}"
+    assert http_server.hits[0].headers["host"] == f"social.test:{http_server.port}"
 
     # Same address, but the certificate is not for this name.
     with pytest.raises(ConnectError, match=r"impostor\.test"):
-        vox_http.get(f"https://impostor.test:{server.port}/")
-    assert len(server.hits) == 1
+        vox_http.get(f"https://impostor.test:{http_server.port}/")
+    assert len(http_server.hits) == 1
 
 
-def test_connections_refuse_addresses_the_guard_did_not_check(configure, server):
+def test_connections_refuse_addresses_the_guard_did_not_check(
+    http_settings, http_server
+):
     """Defence in depth: the connection layer never dials a name by itself."""
     with pytest.raises(BlockedAddressError):
-        vox_http._adapter().send(requests.Request("GET", server.url()).prepare())
+        vox_http._adapter().send(requests.Request("GET", http_server.url()).prepare())
     with pytest.raises(BlockedAddressError):
-        vox_http._GuardedHTTPConnection("localhost", server.port).connect()
-    configure(ALLOW_PRIVATE_ADDRESSES=False)
+        vox_http._GuardedHTTPConnection("localhost", http_server.port).connect()
+    http_settings(ALLOW_PRIVATE_ADDRESSES=False)
     with pytest.raises(BlockedAddressError):
-        vox_http._GuardedHTTPConnection("127.0.0.1", server.port).connect()
-    assert server.hits == []
+        vox_http._GuardedHTTPConnection("127.0.0.1", http_server.port).connect()
+    assert http_server.hits == []

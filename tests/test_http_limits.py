@@ -3,8 +3,8 @@ chunked, unframed, lying), the read timeout and the total deadline against
 servers that stall or trickle, and the one watchdog thread that keeps them.
 
 The servers are real, in threads (``tests/support/loopback_http.py``: routes
-answer anything a socket can send); ``make_server``, ``dns``, ``routing`` and
-``no_connect`` are conftest fixtures.
+answer anything a socket can send); ``http_server``, ``http_settings``,
+``dns``, ``routing`` and ``no_connect`` are conftest fixtures.
 """
 
 import threading
@@ -15,25 +15,7 @@ import pytest
 from vox_activity.net import http as vox_http
 from vox_activity.net.http import RequestTimeoutError, ResponseTooLargeError
 
-from .support.loopback_http import client_settings, reply
-
-
-@pytest.fixture
-def server(make_server):
-    """One real HTTP server on 127.0.0.1 (``tests/support/loopback_http.py``)."""
-    return make_server()
-
-
-@pytest.fixture
-def configure(settings):
-    """Set VOX_ACTIVITY (fast limits; private addresses allowed unless told)."""
-
-    def configure(**values):
-        settings.VOX_ACTIVITY = client_settings(**values)
-
-    configure()
-    return configure
-
+from .support.loopback_http import reply
 
 # --- size cap ----------------------------------------------------------------
 
@@ -54,139 +36,151 @@ def unframed(handler, body):
     handler.wfile.write(b"HTTP/1.0 200 OK\r\n\r\n" + body)
 
 
-def test_body_at_the_cap_is_accepted(configure, server):
-    configure(HTTP_MAX_RESPONSE_SIZE=1000)
-    server.routes["/exact"] = lambda handler, hit: reply(handler, body=b"a" * 1000)
-    server.routes["/chunked"] = lambda handler, hit: chunked(handler, [b"b" * 500] * 2)
-    server.routes["/unframed"] = lambda handler, hit: unframed(handler, b"c" * 1000)
-    assert vox_http.get(server.url("/exact")).content == b"a" * 1000
-    assert vox_http.get(server.url("/chunked")).content == b"b" * 1000
-    assert vox_http.get(server.url("/unframed")).content == b"c" * 1000
+def test_body_at_the_cap_is_accepted(http_settings, http_server):
+    http_settings(HTTP_MAX_RESPONSE_SIZE=1000)
+    http_server.routes["/exact"] = lambda handler, hit: reply(handler, body=b"a" * 1000)
+    http_server.routes["/chunked"] = lambda handler, hit: chunked(
+        handler, [b"b" * 500] * 2
+    )
+    http_server.routes["/unframed"] = lambda handler, hit: unframed(
+        handler, b"c" * 1000
+    )
+    assert vox_http.get(http_server.url("/exact")).content == b"a" * 1000
+    assert vox_http.get(http_server.url("/chunked")).content == b"b" * 1000
+    assert vox_http.get(http_server.url("/unframed")).content == b"c" * 1000
 
 
-def test_declared_length_over_the_cap_is_refused_before_reading(configure, server):
-    configure(HTTP_MAX_RESPONSE_SIZE=1000)
+def test_declared_length_over_the_cap_is_refused_before_reading(
+    http_settings, http_server
+):
+    http_settings(HTTP_MAX_RESPONSE_SIZE=1000)
 
     def huge(handler, hit):
         handler.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Length: 50000000\r\n\r\n")
         handler.wfile.write(b"x" * 10)
-        server.stop.wait(5)  # reading the body would end in a timeout instead
+        http_server.stop.wait(5)  # reading the body would end in a timeout instead
 
-    server.routes["/huge"] = huge
+    http_server.routes["/huge"] = huge
     with pytest.raises(ResponseTooLargeError, match="1000 bytes"):
-        vox_http.get(server.url("/huge"))
+        vox_http.get(http_server.url("/huge"))
 
 
-def test_chunked_body_over_the_cap_is_abandoned(configure, server):
-    configure(HTTP_MAX_RESPONSE_SIZE=1000)
-    server.routes["/big"] = lambda handler, hit: chunked(handler, [b"x" * 300] * 50)
+def test_chunked_body_over_the_cap_is_abandoned(http_settings, http_server):
+    http_settings(HTTP_MAX_RESPONSE_SIZE=1000)
+    http_server.routes["/big"] = lambda handler, hit: chunked(
+        handler, [b"x" * 300] * 50
+    )
     with pytest.raises(ResponseTooLargeError):
-        vox_http.get(server.url("/big"))
+        vox_http.get(http_server.url("/big"))
 
 
-def test_unframed_body_over_the_cap_is_abandoned(configure, server):
-    configure(HTTP_MAX_RESPONSE_SIZE=1000)
-    server.routes["/big"] = lambda handler, hit: unframed(handler, b"x" * 5000)
+def test_unframed_body_over_the_cap_is_abandoned(http_settings, http_server):
+    http_settings(HTTP_MAX_RESPONSE_SIZE=1000)
+    http_server.routes["/big"] = lambda handler, hit: unframed(handler, b"x" * 5000)
     with pytest.raises(ResponseTooLargeError):
-        vox_http.get(server.url("/big"))
+        vox_http.get(http_server.url("/big"))
 
 
-def test_lying_content_length_is_still_capped(configure, server):
-    configure(HTTP_MAX_RESPONSE_SIZE=1000)
+def test_lying_content_length_is_still_capped(http_settings, http_server):
+    http_settings(HTTP_MAX_RESPONSE_SIZE=1000)
 
     def liar(handler, hit):
         handler.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\n")
         handler.wfile.write(b"x" * 5000)
 
-    server.routes["/liar"] = liar
+    http_server.routes["/liar"] = liar
     # http.client stops at the declared length: only 10 bytes are read.
-    assert vox_http.get(server.url("/liar")).content == b"x" * 10
+    assert vox_http.get(http_server.url("/liar")).content == b"x" * 10
 
 
 # --- time limits -------------------------------------------------------------
 
 
-def test_silent_server_hits_the_read_timeout(configure, server):
-    configure(HTTP_READ_TIMEOUT=0.2)
-    server.routes["/silent"] = lambda handler, hit: server.stop.wait(5)
+def test_silent_server_hits_the_read_timeout(http_settings, http_server):
+    http_settings(HTTP_READ_TIMEOUT=0.2)
+    http_server.routes["/silent"] = lambda handler, hit: http_server.stop.wait(5)
     started = time.monotonic()
     with pytest.raises(RequestTimeoutError, match="HTTP_READ_TIMEOUT"):
-        vox_http.get(server.url("/silent"))
+        vox_http.get(http_server.url("/silent"))
     assert time.monotonic() - started < 1.5
 
 
-def test_body_that_stalls_hits_the_read_timeout(configure, server):
-    configure(HTTP_READ_TIMEOUT=0.2)
+def test_body_that_stalls_hits_the_read_timeout(http_settings, http_server):
+    http_settings(HTTP_READ_TIMEOUT=0.2)
 
     def stall(handler, hit):
         handler.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nabc")
-        server.stop.wait(5)
+        http_server.stop.wait(5)
 
-    server.routes["/stall"] = stall
+    http_server.routes["/stall"] = stall
     with pytest.raises(RequestTimeoutError, match="HTTP_READ_TIMEOUT"):
-        vox_http.get(server.url("/stall"))
+        vox_http.get(http_server.url("/stall"))
 
 
-def test_trickled_body_hits_the_total_deadline(configure, server):
+def test_trickled_body_hits_the_total_deadline(http_settings, http_server):
     # Every byte arrives well within the read timeout; only the total stops it.
-    configure(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4)
+    http_settings(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4)
 
     def trickle(handler, hit):
         handler.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Length: 200\r\n\r\n")
-        server.trickle(handler, b"x" * 200)
+        http_server.trickle(handler, b"x" * 200)
 
-    server.routes["/trickle"] = trickle
+    http_server.routes["/trickle"] = trickle
     started = time.monotonic()
     with pytest.raises(RequestTimeoutError, match="HTTP_TOTAL_TIMEOUT"):
-        vox_http.get(server.url("/trickle"))
+        vox_http.get(http_server.url("/trickle"))
     assert time.monotonic() - started < 1.5
 
 
-def test_trickled_unframed_body_is_not_mistaken_for_a_complete_one(configure, server):
-    configure(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4)
+def test_trickled_unframed_body_is_not_mistaken_for_a_complete_one(
+    http_settings, http_server
+):
+    http_settings(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4)
 
     def trickle(handler, hit):
         handler.wfile.write(b"HTTP/1.0 200 OK\r\n\r\n")
-        server.trickle(handler, b"x" * 200)
+        http_server.trickle(handler, b"x" * 200)
 
-    server.routes["/trickle"] = trickle
+    http_server.routes["/trickle"] = trickle
     with pytest.raises(RequestTimeoutError, match="HTTP_TOTAL_TIMEOUT"):
-        vox_http.get(server.url("/trickle"))
+        vox_http.get(http_server.url("/trickle"))
 
 
-def test_trickled_headers_hit_the_total_deadline(configure, server):
-    configure(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4)
+def test_trickled_headers_hit_the_total_deadline(http_settings, http_server):
+    http_settings(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4)
 
     def trickle(handler, hit):
         handler.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
-        server.trickle(handler, b"y" * 200)
+        http_server.trickle(handler, b"y" * 200)
 
-    server.routes["/trickle"] = trickle
+    http_server.routes["/trickle"] = trickle
     started = time.monotonic()
     with pytest.raises(RequestTimeoutError, match="HTTP_TOTAL_TIMEOUT"):
-        vox_http.get(server.url("/trickle"))
+        vox_http.get(http_server.url("/trickle"))
     assert time.monotonic() - started < 1.5
 
 
-def test_total_deadline_spans_redirects(configure, server):
-    configure(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4, HTTP_MAX_REDIRECTS=20)
+def test_total_deadline_spans_redirects(http_settings, http_server):
+    http_settings(HTTP_READ_TIMEOUT=0.5, HTTP_TOTAL_TIMEOUT=0.4, HTTP_MAX_REDIRECTS=20)
 
     def slow_redirect(handler, hit):
-        server.stop.wait(0.15)
+        http_server.stop.wait(0.15)
         reply(handler, 302, headers=[("Location", "/again")])
 
-    server.routes["/again"] = slow_redirect
+    http_server.routes["/again"] = slow_redirect
     with pytest.raises(RequestTimeoutError, match="HTTP_TOTAL_TIMEOUT"):
-        vox_http.get(server.url("/again"))
-    assert 2 <= len(server.hits) <= 4
+        vox_http.get(http_server.url("/again"))
+    assert 2 <= len(http_server.hits) <= 4
 
 
 # --- the watchdog ------------------------------------------------------------
 
 
-def test_one_watchdog_thread_serves_every_request(configure, server, monkeypatch):
+def test_one_watchdog_thread_serves_every_request(
+    http_settings, http_server, monkeypatch
+):
     """No thread is started per request: one shared thread keeps the deadlines."""
-    vox_http.get(server.url("/"))  # the watchdog thread exists from now on
+    vox_http.get(http_server.url("/"))  # the watchdog thread exists from now on
     caller = threading.current_thread()
     started_here = []
     real_start = threading.Thread.start
@@ -198,7 +192,7 @@ def test_one_watchdog_thread_serves_every_request(configure, server, monkeypatch
 
     monkeypatch.setattr(threading.Thread, "start", start)
     for _ in range(20):
-        assert vox_http.get(server.url("/")).status_code == 200
+        assert vox_http.get(http_server.url("/")).status_code == 200
     assert started_here == []
     assert vox_http._watchdog().pending() == 0
     names = [t.name for t in threading.enumerate()]

@@ -3,8 +3,8 @@ turned into GET as HTTP says, other schemes refused, credentials kept to
 their origin, and every hop signed again.
 
 The servers are real, in threads (``tests/support/loopback_http.py``: routes
-answer anything a socket can send); ``make_server``, ``dns``, ``routing`` and
-``no_connect`` are conftest fixtures.
+answer anything a socket can send); ``http_server``, ``http_settings``,
+``dns``, ``routing`` and ``no_connect`` are conftest fixtures.
 
 Redirects to private addresses are the guard's (``test_http_guard.py``); the
 deadline across redirects is in ``test_http_limits.py``.
@@ -15,25 +15,7 @@ import pytest
 from vox_activity.net import http as vox_http
 from vox_activity.net.http import InvalidURLError, TooManyRedirectsError
 
-from .support.loopback_http import client_settings, reply
-
-
-@pytest.fixture
-def server(make_server):
-    """One real HTTP server on 127.0.0.1 (``tests/support/loopback_http.py``)."""
-    return make_server()
-
-
-@pytest.fixture
-def configure(settings):
-    """Set VOX_ACTIVITY (fast limits; private addresses allowed unless told)."""
-
-    def configure(**values):
-        settings.VOX_ACTIVITY = client_settings(**values)
-
-    configure()
-    return configure
-
+from .support.loopback_http import reply
 
 # --- redirects ---------------------------------------------------------------
 
@@ -42,62 +24,62 @@ def redirect(status, location):
     return lambda handler, hit: reply(handler, status, headers=[("Location", location)])
 
 
-def test_redirects_are_followed_up_to_the_limit(configure, server):
-    configure(HTTP_MAX_REDIRECTS=2)
-    server.routes["/a"] = redirect(301, "/b")
-    server.routes["/b"] = redirect(302, server.url("/c"))
-    response = vox_http.get(server.url("/a"))
+def test_redirects_are_followed_up_to_the_limit(http_settings, http_server):
+    http_settings(HTTP_MAX_REDIRECTS=2)
+    http_server.routes["/a"] = redirect(301, "/b")
+    http_server.routes["/b"] = redirect(302, http_server.url("/c"))
+    response = vox_http.get(http_server.url("/a"))
     assert response.status_code == 200
-    assert response.url == server.url("/c")
-    assert server.paths() == ["/a", "/b", "/c"]
+    assert response.url == http_server.url("/c")
+    assert http_server.paths() == ["/a", "/b", "/c"]
 
 
-def test_too_many_redirects(configure, server):
-    configure(HTTP_MAX_REDIRECTS=2)
-    server.routes["/loop"] = redirect(302, "/loop")
+def test_too_many_redirects(http_settings, http_server):
+    http_settings(HTTP_MAX_REDIRECTS=2)
+    http_server.routes["/loop"] = redirect(302, "/loop")
     with pytest.raises(TooManyRedirectsError, match="HTTP_MAX_REDIRECTS"):
-        vox_http.get(server.url("/loop"))
-    assert server.paths() == ["/loop"] * 3
+        vox_http.get(http_server.url("/loop"))
+    assert http_server.paths() == ["/loop"] * 3
 
 
-def test_redirect_without_location_is_returned(configure, server):
-    server.routes["/odd"] = lambda handler, hit: reply(handler, 302, b"nowhere")
-    response = vox_http.get(server.url("/odd"))
+def test_redirect_without_location_is_returned(http_settings, http_server):
+    http_server.routes["/odd"] = lambda handler, hit: reply(handler, 302, b"nowhere")
+    response = vox_http.get(http_server.url("/odd"))
     assert (response.status_code, response.content) == (302, b"nowhere")
 
 
-def test_see_other_turns_post_into_get(configure, server):
-    server.routes["/inbox"] = redirect(303, "/done")
+def test_see_other_turns_post_into_get(http_settings, http_server):
+    http_server.routes["/inbox"] = redirect(303, "/done")
     response = vox_http.post(
-        server.url("/inbox"), b"payload", {"Content-Type": "application/json"}
+        http_server.url("/inbox"), b"payload", {"Content-Type": "application/json"}
     )
     assert response.json() == {"method": "GET", "path": "/done", "body": ""}
-    landing = server.hits[1]
+    landing = http_server.hits[1]
     assert "content-type" not in landing.headers
     assert landing.headers.get("content-length") in (None, "0")
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-def test_other_redirects_keep_method_and_body(configure, server, status):
-    server.routes["/old-inbox"] = redirect(status, "/new-inbox")
+def test_other_redirects_keep_method_and_body(http_settings, http_server, status):
+    http_server.routes["/old-inbox"] = redirect(status, "/new-inbox")
     response = vox_http.post(
-        server.url("/old-inbox"), b"payload", {"Content-Type": "application/json"}
+        http_server.url("/old-inbox"), b"payload", {"Content-Type": "application/json"}
     )
     assert response.json() == {
         "method": "POST",
         "path": "/new-inbox",
         "body": "payload",
     }
-    assert server.hits[1].headers["content-type"] == "application/json"
+    assert http_server.hits[1].headers["content-type"] == "application/json"
 
 
-def test_redirect_to_another_scheme_is_refused(configure, server):
-    server.routes["/file"] = redirect(302, "file:///etc/passwd")
+def test_redirect_to_another_scheme_is_refused(http_settings, http_server):
+    http_server.routes["/file"] = redirect(302, "file:///etc/passwd")
     with pytest.raises(InvalidURLError, match="file:///etc/passwd"):
-        vox_http.get(server.url("/file"))
+        vox_http.get(http_server.url("/file"))
 
 
-def test_credentials_stay_with_their_origin(configure, make_server, dns):
+def test_credentials_stay_with_their_origin(http_settings, make_server, dns):
     first, second = make_server(), make_server()
     dns["one.test"] = dns["two.test"] = ["127.0.0.1"]
     first.routes["/same"] = redirect(302, "/landing")
@@ -121,7 +103,7 @@ def test_credentials_stay_with_their_origin(configure, make_server, dns):
     assert away["host"] == f"two.test:{second.port}"
 
 
-def test_sign_is_called_for_every_hop(configure, make_server, dns):
+def test_sign_is_called_for_every_hop(http_settings, make_server, dns):
     first, second = make_server(), make_server()
     dns["one.test"] = dns["two.test"] = ["127.0.0.1"]
     first.routes["/inbox"] = redirect(303, second.url("/done", host="two.test"))

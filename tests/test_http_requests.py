@@ -3,8 +3,8 @@ requests and their complete responses, error statuses returned, the User-Agent,
 the URLs it accepts at all, and the one root of its errors.
 
 The servers are real, in threads (``tests/support/loopback_http.py``: routes
-answer anything a socket can send); ``make_server``, ``dns``, ``routing`` and
-``no_connect`` are conftest fixtures.
+answer anything a socket can send); ``http_server``, ``http_settings``,
+``dns``, ``routing`` and ``no_connect`` are conftest fixtures.
 """
 
 import socket
@@ -23,86 +23,68 @@ from vox_activity.net.http import (
     TooManyRedirectsError,
 )
 
-from .support.loopback_http import client_settings, reply
-
-
-@pytest.fixture
-def server(make_server):
-    """One real HTTP server on 127.0.0.1 (``tests/support/loopback_http.py``)."""
-    return make_server()
-
-
-@pytest.fixture
-def configure(settings):
-    """Set VOX_ACTIVITY (fast limits; private addresses allowed unless told)."""
-
-    def configure(**values):
-        settings.VOX_ACTIVITY = client_settings(**values)
-
-    configure()
-    return configure
-
+from .support.loopback_http import reply
 
 # --- ordinary requests -------------------------------------------------------
 
 
-def test_get_returns_the_complete_response(configure, server):
+def test_get_returns_the_complete_response(http_settings, http_server):
     def actor(handler, hit):
         body = b'{"type": "Person"}'
         reply(handler, body=body, headers=[("Content-Type", "application/json")])
 
-    server.routes["/actor"] = actor
-    response = vox_http.get(server.url("/actor"), {"Accept": "application/json"})
+    http_server.routes["/actor"] = actor
+    response = vox_http.get(http_server.url("/actor"), {"Accept": "application/json"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.headers["CONTENT-TYPE"] == "application/json"
     assert response.json() == {"type": "Person"}
-    assert response.url == server.url("/actor")
-    (hit,) = server.hits
+    assert response.url == http_server.url("/actor")
+    (hit,) = http_server.hits
     assert hit.method == "GET"
     assert hit.headers["accept"] == "application/json"
-    assert hit.headers["host"] == f"127.0.0.1:{server.port}"
+    assert hit.headers["host"] == f"127.0.0.1:{http_server.port}"
 
 
-def test_post_sends_the_body(configure, server):
+def test_post_sends_the_body(http_settings, http_server):
     response = vox_http.post(
-        server.url("/inbox"), b'{"type": "Follow"}', {"Content-Type": "x/y"}
+        http_server.url("/inbox"), b'{"type": "Follow"}', {"Content-Type": "x/y"}
     )
     assert response.json() == {
         "method": "POST",
         "path": "/inbox",
         "body": '{"type": "Follow"}',
     }
-    assert server.hits[0].headers["content-type"] == "x/y"
-    assert server.hits[0].headers["content-length"] == "18"
+    assert http_server.hits[0].headers["content-type"] == "x/y"
+    assert http_server.hits[0].headers["content-length"] == "18"
 
 
-def test_error_statuses_are_returned_not_raised(configure, server):
-    server.routes["/busy"] = lambda handler, hit: reply(
+def test_error_statuses_are_returned_not_raised(http_settings, http_server):
+    http_server.routes["/busy"] = lambda handler, hit: reply(
         handler, 429, b"slow down", [("Retry-After", "7")]
     )
-    response = vox_http.request("GET", server.url("/busy"))
+    response = vox_http.request("GET", http_server.url("/busy"))
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7"
     assert response.content == b"slow down"
 
 
-def test_user_agent_names_the_package_and_the_site(configure, server):
-    configure(USER_AGENT=None)
-    vox_http.get(server.url())
+def test_user_agent_names_the_package_and_the_site(http_settings, http_server):
+    http_settings(USER_AGENT=None)
+    vox_http.get(http_server.url())
     expected = f"vox-activity/{__version__} (+https://testserver/)"
-    assert server.hits[-1].headers["user-agent"] == expected
+    assert http_server.hits[-1].headers["user-agent"] == expected
     assert vox_http.user_agent() == expected
 
-    configure(USER_AGENT="my-bot/2")
-    vox_http.get(server.url())
-    assert server.hits[-1].headers["user-agent"] == "my-bot/2"
+    http_settings(USER_AGENT="my-bot/2")
+    vox_http.get(http_server.url())
+    assert http_server.hits[-1].headers["user-agent"] == "my-bot/2"
 
-    vox_http.get(server.url(), {"user-agent": "explicit/1"})
-    assert server.hits[-1].headers["user-agent"] == "explicit/1"
+    vox_http.get(http_server.url(), {"user-agent": "explicit/1"})
+    assert http_server.hits[-1].headers["user-agent"] == "explicit/1"
 
 
-def test_connection_refused_is_a_connect_error(configure):
+def test_connection_refused_is_a_connect_error(http_settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -122,7 +104,7 @@ def test_connection_refused_is_a_connect_error(configure):
         "not a url",
     ],
 )
-def test_only_plain_http_and_https_urls(configure, no_connect, url):
+def test_only_plain_http_and_https_urls(http_settings, no_connect, url):
     with pytest.raises(InvalidURLError):
         vox_http.get(url)
     assert no_connect == []
