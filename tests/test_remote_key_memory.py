@@ -94,15 +94,3 @@ def test_a_read_that_races_a_change_is_not_remembered(carol, clock, monkeypatch)
     monkeypatch.setattr(remote_models.RemoteKeyQuerySet, "filter", read)
     assert queries_for(carol.key_id)[1] == 1  # read again, now remembered
     assert queries_for(carol.key_id)[1] == 0
-
-
-def test_a_change_is_forgotten_again_when_its_transaction_commits(
-    carol, clock, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        carol.row.save()
-    queries_for(carol.key_id)  # another thread reads the row before the commit
-    assert carol.key_id in remote_models._recent_keys
-    for callback in callbacks:
-        callback()  # the commit
-    assert carol.key_id not in remote_models._recent_keys

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -73,7 +73,7 @@ class RemoteActorManager(models.Manager["RemoteActor"]):
         gone = self.filter(iri__in=list(iris), gone_at__isnull=True).update(
             gone_at=timezone.now()
         )
-        forget_recent_keys(self.db)  # a gone actor's keys verify nothing now
+        forget_recent_keys()  # a gone actor's keys verify nothing from now on
         return gone
 
 
@@ -196,18 +196,12 @@ _recent_lock = threading.Lock()
 _recent_generation = 0  # counts forgettings, so a read racing one is not kept
 
 
-def forget_recent_keys(using: str = DEFAULT_DB_ALIAS, **_kwargs: Any) -> None:
+def forget_recent_keys(**_kwargs: Any) -> None:
     """Clear this process's memory of keys (on any change to keys or actors).
 
-    Now, and again when the transaction making the change commits: until
-    then another thread still reads the old row, and may remember it.
+    A thread that reads the row again before the change commits may still
+    remember the old one, within the same bound as another process.
     """
-    _forget_recent_keys()
-    if connections[using].in_atomic_block:
-        transaction.on_commit(_forget_recent_keys, using=using)
-
-
-def _forget_recent_keys() -> None:
     global _recent_generation
     with _recent_lock:
         _recent_keys.clear()
