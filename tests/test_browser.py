@@ -326,13 +326,24 @@ class Chromium:
         condition may go stale midway (Chromium says so), which only means
         "not yet".
         """
-        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.common.exceptions import (
+            StaleElementReferenceException,
+            WebDriverException,
+        )
         from selenium.webdriver.support.ui import WebDriverWait
+
+        def holds(_driver) -> bool:
+            try:
+                return condition()
+            except WebDriverException as exc:  # the same, worded by the inspector
+                if "does not belong to the document" in str(exc):
+                    return False
+                raise
 
         waiting = WebDriverWait(
             self.driver, timeout, ignored_exceptions=[StaleElementReferenceException]
         )
-        return waiting.until(lambda _: condition())
+        return waiting.until(holds)
 
     def links(self) -> list[str]:
         hrefs = self.js("return [...document.links].map((a) => a.href)")
