@@ -98,3 +98,82 @@ def test_first_row_by_a_field_that_is_not_unique_is_the_lowest_pk(make_user):
     assert first_row(RouteMatch(User, {"username": "second"})).username == "second"
     assert first_row(RouteMatch(User, {"username": "nobody"})) is None
     assert first_row(RouteMatch(User, {"pk": "not a number"})) is None
+
+
+# --- the short paths of the hot loop ------------------------------------------
+
+
+@pytest.fixture
+def register(db):
+    """register(Model, Registration, regex): changed for one test, then restored."""
+    from django_vox.registry import objects as registry
+
+    saved = dict(registry)
+
+    def add(model, registration, regex):
+        registry.add(model, registration, regex=regex)
+
+    yield add
+    registry.clear()
+    registry.update(saved)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://testserver/~alice/",  # the other scheme
+        "https://TESTSERVER/~alice/",  # the host in capitals: the slow path
+        "https://testserver/~alice/#main",  # a fragment: the slow path
+    ],
+)
+def test_every_spelling_local_path_accepts_resolves(alice, address):
+    assert resolve_local_actors([address]) == {address: ActorRef(User, alice.pk)}
+
+
+def test_routes_of_models_that_cannot_be_actors_cost_no_query(alice):
+    with CaptureQueriesContext(connection) as queries:
+        found = resolve_local_actors([f"{SITE}/articles/hello/", f"{SITE}/comments/1/"])
+    assert found == {}
+    assert len(queries) == 0
+
+
+def test_a_value_the_key_cannot_hold_leaves_the_others_resolved(alice, bob, register):
+    """``abc`` for an integer key names no row; it must not sink its chunk."""
+    from testsite.blog.vox import AuthorVox
+
+    register(User, AuthorVox, r"^people/(?P<pk>\w+)/$")
+    addresses = [f"{SITE}/people/{alice.pk}/", f"{SITE}/people/abc/"]
+    addresses += [f"{SITE}/people/{bob.pk:03d}/"]  # 007 is 7, as the ORM reads it
+    found = resolve_local_actors(addresses)
+    assert found == {
+        addresses[0]: ActorRef(User, alice.pk),
+        addresses[2]: ActorRef(User, bob.pk),
+    }
+
+
+def test_routes_with_several_groups_match_all_of_them(alice, bob, register):
+    from testsite.blog.vox import AuthorVox
+
+    register(User, AuthorVox, r"^people/(?P<pk>\d+)/(?P<username>\w+)/$")
+    right = f"{SITE}/people/{alice.pk}/alice/"
+    wrong = f"{SITE}/people/{alice.pk}/bob/"  # both exist, not as one row
+    assert resolve_local_actors([right, wrong]) == {right: ActorRef(User, alice.pk)}
+
+
+def test_an_unnamed_group_beside_the_named_one_takes_the_general_path(alice, register):
+    from testsite.blog.vox import AuthorVox
+
+    register(User, AuthorVox, r"^(people|folk)/(?P<username>\w+)/$")
+    addresses = [f"{SITE}/people/alice/", f"{SITE}/folk/alice/", f"{SITE}/folk/x/"]
+    found = resolve_local_actors(addresses)
+    assert found == {a: ActorRef(User, alice.pk) for a in addresses[:2]}
+
+
+def test_an_optional_group_that_took_nothing_names_no_one(alice, register):
+    from testsite.blog.vox import AuthorVox
+
+    register(User, AuthorVox, r"^people/(?P<username>\w+)?/?$")
+    assert resolve_local_actors([f"{SITE}/people/"]) == {}
+    assert list(resolve_local_actors([f"{SITE}/people/alice"])) == [
+        f"{SITE}/people/alice"
+    ]

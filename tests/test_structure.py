@@ -37,6 +37,7 @@ FOUNDATION = {
     "compat",
     "conf",
     "exceptions",
+    "lookups",
     "registration",
     "registry",
     "signals",

@@ -13,16 +13,18 @@ one query per registered model, however many IRIs it is given.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
-from django.db.models import CharField, Model, Q, TextField
+from django.db.models import CharField, F, Model, Q, TextField
 from django.urls import reverse
 from django_vox import registry as vox_registry
 from django_vox.registry import Registration
 
+from vox_activity.lookups import AnyOf
 from vox_activity.protocol.usernames import is_federatable_username
 from vox_activity.registration import Actor, ActorAddress, ActorRegistration, hook
 from vox_activity.site import (
@@ -300,60 +302,182 @@ def _always_actor(registration: Any) -> bool:
 def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
     """Map the IRIs that name local actors to them, in bulk.
 
-    IRIs that are not on this site, match no registered regex, name no row,
-    or name an instance whose registration says it is not an actor are left
-    out.  One query per registered model that any IRI matched.  Where every
-    row of a model is an actor (ActorRegistration's default), only keys are
-    read and :class:`ActorRef` stands for the row: a notification to 10,000
-    users must not build 10,000 user objects a second time.
+    IRIs that are not on this site, match no registered actor regex, name no
+    row, or name an instance whose registration says it is not an actor are
+    left out.  One query per registered actor model that any IRI matched
+    (per :data:`_IN_CHUNK` values).  Where every row of a model is an actor
+    (ActorRegistration's default), only keys are read and :class:`ActorRef`
+    stands for the row: a notification to 10,000 users must not build
+    10,000 user objects a second time.
+
+    This is the fan-out's hot loop (one pass per recipient IRI), so the
+    common shapes take short paths: an IRI that starts with the site's
+    origin and script prefix and has no query or fragment is cut with one
+    slice instead of :func:`~vox_activity.site.local_path`; a route with one
+    named group keys its IRIs by that value alone; and the values go to the
+    database as one parameter (:class:`~vox_activity.lookups.AnyOf`).
     """
     resolved: dict[str, Model | ActorRef] = {}
-    iris = list(dict.fromkeys(iris))
-    for iri in iris:
+    unique = [iri for iri in dict.fromkeys(iris) if isinstance(iri, str)]
+    for iri in unique:
         if isinstance(iri, ActorAddress):
             resolved[str(iri)] = iri.actor
-    domain, prefix = site_domain().lower(), script_prefix()
-    routes = [
-        (model, item.matcher.regex)  # django's RegexPattern, compiled
-        for model, item in _registry().items()
-        if item.has_url
-    ]
-    wanted: dict[type, dict[tuple, list[str]]] = {}
-    for iri in iris:
-        if iri in resolved:
-            continue
-        path = local_path(iri, domain, prefix)
-        if path is None:
-            continue
-        relative = path[1:] if path.startswith("/") else path
-        for model, regex in routes:
-            found = regex.search(relative)
-            if found:
-                key = _lookup_key(found.groupdict())
-                wanted.setdefault(model, {}).setdefault(key, []).append(iri)
-
-    for model, by_kwargs in wanted.items():
-        fields = [name for name, _ in next(iter(by_kwargs))]
+    wanted = _match_routes(iri for iri in unique if iri not in resolved)
+    for model, match in wanted.items():
         keys_only = _always_actor(_registry()[model].registration)
-        rows = _fetch(model, list(by_kwargs), fields if keys_only else None)
-        if keys_only and len(fields) == 1:  # the common case, kept lean
-            (field,) = fields
-            for pk, value in rows:
-                for iri in by_kwargs.get(((field, str(value)),), ()):
+        if match.group is not None:
+            _resolve_by_field(model, match.group, match.iris, keys_only, resolved)
+        else:
+            _resolve_by_keys(model, match.iris, keys_only, resolved)
+    return resolved
+
+
+@dataclass
+class _Matched:
+    """The IRIs one actor model's route matched, keyed by what they capture.
+
+    ``group`` is the route's one named group: ``iris`` maps each captured
+    value to its IRIs.  Without it (several groups), ``iris`` maps
+    ``((name, value), ...)`` tuples.
+    """
+
+    group: str | None
+    iris: dict[Any, list[str]] = field(default_factory=dict)
+
+
+def _actor_routes() -> list[tuple[type[Model], re.Pattern[str], str | None]]:
+    """(model, compiled regex, its one named group or None) per actor route.
+
+    Models whose registration cannot make actors are not routes to actors:
+    their rows would all be refused by :func:`is_actor` after a query.
+    """
+    routes = []
+    for model, item in actor_models():
+        regex = item.matcher.regex  # django's RegexPattern, compiled
+        names = list(regex.groupindex)
+        single = names[0] if regex.groups == 1 and len(names) == 1 else None
+        routes.append((model, regex, single))
+    return routes
+
+
+def _match_routes(iris: Iterable[str]) -> dict[type[Model], _Matched]:
+    """Each actor model's matched IRIs (the per-IRI part of the hot loop)."""
+    domain, prefix = site_domain().lower(), script_prefix()
+    secure, plain = f"https://{domain}{prefix}", f"http://{domain}{prefix}"
+    routes = _actor_routes()
+    wanted: dict[type[Model], _Matched] = {
+        model: _Matched(single) for model, _, single in routes
+    }
+    for iri in iris:
+        # The cut equals local_path()'s answer with its leading "/" removed.
+        if iri.startswith(secure):
+            relative: str | None = iri[len(secure) :]
+        elif iri.startswith(plain):
+            relative = iri[len(plain) :]
+        else:
+            relative = None
+        if relative is None or "?" in relative or "#" in relative:
+            path = local_path(iri, domain, prefix)
+            if path is None:
+                continue
+            relative = path[1:] if path.startswith("/") else path
+        for model, regex, single in routes:
+            found = regex.search(relative)
+            if not found:
+                continue
+            if single is not None:
+                value = found.group(single)
+                if value is not None:  # an optional group that took nothing
+                    wanted[model].iris.setdefault(value, []).append(iri)
+            else:
+                key = _lookup_key(found.groupdict())
+                if key:
+                    wanted[model].iris.setdefault(key, []).append(iri)
+    return {model: match for model, match in wanted.items() if match.iris}
+
+
+def _resolve_by_field(
+    model: type[Model],
+    name: str,
+    by_value: dict[Any, list[str]],
+    keys_only: bool,
+    resolved: dict[str, Model | ActorRef],
+) -> None:
+    """Rows of ``model`` whose ``name`` is a captured value, into ``resolved``."""
+    model_field = _model_field(model, name)
+    if model_field is None:  # a lookup across a relation ("user__name"): the ORM's way
+        keys = [((name, value),) for value in by_value]
+        by_key = {((name, value),): iris for value, iris in by_value.items()}
+        _resolve_by_keys(model, by_key, keys_only, resolved, keys)
+        return
+    if not isinstance(model_field, (CharField, TextField)):
+        by_value = _to_field_values(model_field, by_value)
+    manager = model._default_manager
+    values = list(by_value)
+    for start in range(0, len(values), _IN_CHUNK):
+        rows = manager.filter(AnyOf(F(name), values[start : start + _IN_CHUNK]))
+        if keys_only:
+            for pk, value in rows.values_list("pk", name):
+                for iri in by_value.get(value, ()):
                     resolved.setdefault(iri, ActorRef(model, pk))
             continue
         for row in rows:
-            if keys_only:
-                pk, *values = row
-                key = tuple(zip(fields, map(str, values), strict=True))
-                actor: Model | ActorRef = ActorRef(model, pk)
-            else:
-                key = tuple((f, str(getattr(row, f))) for f in fields)
-                actor = row
-            for iri in by_kwargs.get(key, ()):
-                if iri not in resolved and (keys_only or is_actor(row)):
-                    resolved[iri] = actor
-    return resolved
+            for iri in by_value.get(getattr(row, name), ()):
+                if iri not in resolved and is_actor(row):
+                    resolved[iri] = row
+
+
+def _model_field(model: type[Model], name: str) -> Any:
+    """The concrete field ``name`` names (``pk`` too), or None."""
+    if name == "pk":
+        return model._meta.pk
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _to_field_values(
+    field: Any, by_value: dict[Any, list[str]]
+) -> dict[Any, list[str]]:
+    """Captured strings as the field's values; those it cannot hold left out.
+
+    ``"abc"`` for an integer key names no row, and must not make the query
+    fail for every other recipient in it.
+    """
+    converted: dict[Any, list[str]] = {}
+    for value, iris in by_value.items():
+        try:
+            python = field.to_python(value)
+        except (ValidationError, ValueError, TypeError):
+            continue
+        if python is not None:
+            converted.setdefault(python, []).extend(iris)
+    return converted
+
+
+def _resolve_by_keys(
+    model: type[Model],
+    by_key: dict[Any, list[str]],
+    keys_only: bool,
+    resolved: dict[str, Model | ActorRef],
+    keys: list[tuple] | None = None,
+) -> None:
+    """Rows matching several captured fields each (``OR``-ed), into ``resolved``."""
+    keys = keys if keys is not None else list(by_key)
+    fields = [name for name, _ in keys[0]]
+    rows = _fetch(model, keys, fields if keys_only else None)
+    for row in rows:
+        if keys_only:
+            pk, *values = row
+            key = tuple(zip(fields, map(str, values), strict=True))
+            actor: Model | ActorRef = ActorRef(model, pk)
+        else:
+            key = tuple((f, str(getattr(row, f))) for f in fields)
+            actor = row
+        for iri in by_key.get(key, ()):
+            if iri not in resolved and (keys_only or is_actor(row)):
+                resolved[iri] = actor
 
 
 def _lookup_key(kwargs: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
