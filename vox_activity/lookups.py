@@ -11,7 +11,12 @@ through ``__in`` on SQLite and 1.1-1.3 s on PostgreSQL, against 0.16 s and
 
     User.objects.filter(AnyOf(F("username"), ["alice", "bob"]))
 
-- PostgreSQL: ``username = ANY(%s)`` with the list adapted as an array.
+- PostgreSQL: text values go as one JSON text,
+  ``username = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))``:
+  psycopg builds an array literal in Python, the JSON is made by the C
+  encoder and split by the server (0.14-0.18 s against 0.33-0.40 s for
+  100,000 usernames in chunks of 5,000).  Other values (integers, UUIDs) go
+  as an array, ``= ANY(%s)``, which psycopg types.
 - SQLite: ``username IN (SELECT value FROM json_each(%s))`` with the list as
   JSON text (JSON1 is built into every SQLite that Django's ``JSONField``,
   which this app uses, supports).
@@ -44,6 +49,7 @@ class AnyOf(Lookup):
         super().__init__(lhs, list(values))
 
     def _database_values(self, connection: Any) -> list[Any]:
+        """The values as the database takes them (text values: the same list)."""
         field = self.lhs.output_field
         if isinstance(field, (CharField, TextField)) and all(
             isinstance(value, str) for value in self.rhs
@@ -58,6 +64,9 @@ class AnyOf(Lookup):
         values = self._database_values(connection)
         if connection.vendor == "postgresql":
             lhs, params = compiler.compile(self.lhs)
+            if values is self.rhs:  # text: see the module's docstring
+                elements = "ARRAY(SELECT json_array_elements_text(%s::json))"
+                return f"{lhs} = ANY({elements})", (*params, json.dumps(values))
             return f"{lhs} = ANY(%s)", (*params, values)
         if connection.vendor == "sqlite":
             try:

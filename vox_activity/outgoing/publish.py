@@ -73,11 +73,63 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Addresses resolved per round of queries while planning a publication.
-RECIPIENT_CHUNK = 5000
+RECIPIENT_CHUNK = 20_000
 
 
 def activity_iri(activity_uuid: uuid.UUID) -> str:
     return absolute_iri(reverse("vox_activity:activity", args=[activity_uuid]))
+
+
+#: Integer keys below this are kept once each with a bitmap of ``2**26 / 8``
+#: bytes (8 MB) at most; a model with larger or negative keys keeps its
+#: duplicates and lets the database skip them.
+BITMAP_KEYS = 2**26
+
+
+class _OwnerKeys:
+    """One owner type's keys: packed integers, each kept once while it can be.
+
+    A bitmap indexed by the key says which integers are kept already: its
+    size follows the largest key (12.5 KB for keys below 100,000), not the
+    number of recipients, so memory stays flat.  Keys that are not small
+    non-negative integers (text, UUIDs, huge ids) are kept as they come,
+    and ``distinct`` turns False.
+    """
+
+    __slots__ = ("distinct", "keys", "seen")
+
+    def __init__(self) -> None:
+        self.keys: array[int] | list[str] = array("q")
+        self.seen = bytearray()
+        self.distinct = True
+
+    def extend(self, pks: list[Any]) -> None:
+        keys = self.keys
+        if isinstance(keys, array) and not all(type(pk) is int for pk in pks):
+            keys = self.keys = [str(key) for key in keys]
+        if isinstance(keys, list):
+            self._give_up_distinct()
+            keys.extend(str(pk) for pk in pks)
+            return
+        if self.distinct and (min(pks) < 0 or max(pks) >= BITMAP_KEYS):
+            self._give_up_distinct()
+        if not self.distinct:
+            keys.extend(pks)
+            return
+        seen = self.seen
+        needed = (max(pks) >> 3) + 1
+        if len(seen) < needed:
+            seen.extend(bytes(needed - len(seen)))
+        append = keys.append
+        for pk in pks:
+            byte, bit = pk >> 3, 1 << (pk & 7)
+            if not seen[byte] & bit:
+                seen[byte] |= bit
+                append(pk)
+
+    def _give_up_distinct(self) -> None:
+        self.distinct = False
+        self.seen = bytearray()
 
 
 class LocalRecipients:
@@ -85,12 +137,13 @@ class LocalRecipients:
 
     A fan-out to a million users must not hold a million model instances
     (nor a million :class:`~vox_activity.registry.ActorRef`): the keys are
-    kept per owner type, integers packed 8 bytes each.  Duplicates may be
-    kept; the inbox insert skips them.
+    kept per owner type, integers packed 8 bytes each and kept once
+    (:class:`_OwnerKeys`), so that the inbox insert needs no conflict
+    handling.  Other keys may repeat; the inbox insert skips repeats.
     """
 
     def __init__(self) -> None:
-        self._keys: dict[int, array[int] | list[str]] = {}
+        self._keys: dict[int, _OwnerKeys] = {}
 
     def add(self, actors: Iterable[Any]) -> None:
         """Remember ``actors`` (model instances or :class:`ActorRef`)."""
@@ -103,26 +156,18 @@ class LocalRecipients:
                 type_id = type_ids[model] = ContentType.objects.get_for_model(model).pk
             found.setdefault(type_id, []).append(actor.pk)
         for type_id, pks in found.items():
-            keys = self._keys.get(type_id)
-            if keys is None:
-                keys = self._keys[type_id] = array("q")
-            if isinstance(keys, array) and not isinstance(pks[0], int):
-                # Keys that are not integers (one model's are all alike): text.
-                keys = self._keys[type_id] = [str(key) for key in keys]
-            if isinstance(keys, array):
-                keys.extend(pks)
-            else:
-                keys.extend(str(pk) for pk in pks)
+            self._keys.setdefault(type_id, _OwnerKeys()).extend(pks)
 
-    def by_type(self) -> Iterator[tuple[int, Iterable[Any]]]:
-        """``(content type id, keys)`` pairs."""
-        return iter(self._keys.items())
+    def by_type(self) -> Iterator[tuple[int, Iterable[Any], bool]]:
+        """``(content type id, keys, whether each key is there once)`` triples."""
+        for type_id, owner_keys in self._keys.items():
+            yield type_id, owner_keys.keys, owner_keys.distinct
 
     def __len__(self) -> int:
-        return sum(len(keys) for keys in self._keys.values())
+        return sum(len(owner.keys) for owner in self._keys.values())
 
     def __bool__(self) -> bool:
-        return any(self._keys.values())
+        return any(owner.keys for owner in self._keys.values())
 
 
 @dataclass
@@ -300,8 +345,11 @@ def commit_publication(plan: Publication) -> Activity:
             published=plan.published,
             activity_uuid=plan.activity_uuid,
         )
-        for owner_type_id, keys in plan.local_recipients.by_type():
-            InboxItem.objects.fill_keys(activity, owner_type_id, keys)
+        # The activity is new in this transaction: no inbox item has it yet.
+        for owner_type_id, keys, distinct in plan.local_recipients.by_type():
+            InboxItem.objects.fill_keys(
+                activity, owner_type_id, keys, distinct=distinct
+            )
         track_local_object(activity)
         schedule_remote_delivery(
             activity, plan.remote_addresses, plan.remote_actors, plan.inboxes
