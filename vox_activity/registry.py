@@ -321,11 +321,13 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
     database as one parameter (:class:`~vox_activity.lookups.AnyOf`).
     """
     resolved: dict[str, Model | ActorRef] = {}
-    unique = [iri for iri in dict.fromkeys(iris) if isinstance(iri, str)]
-    for iri in unique:
-        if isinstance(iri, ActorAddress):
+    addresses = []
+    for iri in dict.fromkeys(iris):
+        if isinstance(iri, ActorAddress):  # the actor comes with it
             resolved[str(iri)] = iri.actor
-    wanted = _match_routes(iri for iri in unique if iri not in resolved)
+        elif isinstance(iri, str):
+            addresses.append(iri)
+    wanted = _match_routes(addresses)
     for model, match in wanted.items():
         keys_only = _always_actor(_registry()[model].registration)
         if match.group is not None:
@@ -371,6 +373,10 @@ def _match_routes(iris: Iterable[str]) -> dict[type[Model], _Matched]:
     wanted: dict[type[Model], _Matched] = {
         model: _Matched(single) for model, _, single in routes
     }
+    # Bound methods and target dicts looked up once, not once per IRI.
+    matchers = [
+        (regex.search, single, wanted[model].iris) for model, regex, single in routes
+    ]
     for iri in iris:
         # The cut equals local_path()'s answer with its leading "/" removed.
         if iri.startswith(secure):
@@ -384,18 +390,18 @@ def _match_routes(iris: Iterable[str]) -> dict[type[Model], _Matched]:
             if path is None:
                 continue
             relative = path[1:] if path.startswith("/") else path
-        for model, regex, single in routes:
-            found = regex.search(relative)
+        for search, single, matched in matchers:
+            found = search(relative)
             if not found:
                 continue
             if single is not None:
                 value = found.group(single)
                 if value is not None:  # an optional group that took nothing
-                    wanted[model].iris.setdefault(value, []).append(iri)
+                    matched.setdefault(value, []).append(iri)
             else:
                 key = _lookup_key(found.groupdict())
                 if key:
-                    wanted[model].iris.setdefault(key, []).append(iri)
+                    matched.setdefault(key, []).append(iri)
     return {model: match for model, match in wanted.items() if match.iris}
 
 

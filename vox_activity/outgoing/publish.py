@@ -147,15 +147,18 @@ class LocalRecipients:
 
     def add(self, actors: Iterable[Any]) -> None:
         """Remember ``actors`` (model instances or :class:`ActorRef`)."""
-        type_ids: dict[type, int] = {}
-        found: dict[int, list[Any]] = {}
+        found: dict[type, list[Any]] = {}
         for actor in actors:
-            model = actor.model if isinstance(actor, ActorRef) else type(actor)
-            type_id = type_ids.get(model)
-            if type_id is None:
-                type_id = type_ids[model] = ContentType.objects.get_for_model(model).pk
-            found.setdefault(type_id, []).append(actor.pk)
-        for type_id, pks in found.items():
+            if type(actor) is ActorRef:
+                model, pk = actor
+            else:
+                model, pk = type(actor), actor.pk
+            pks = found.get(model)
+            if pks is None:
+                pks = found[model] = []
+            pks.append(pk)
+        for model, pks in found.items():
+            type_id = ContentType.objects.get_for_model(model).pk  # cached
             self._keys.setdefault(type_id, _OwnerKeys()).extend(pks)
 
     def by_type(self) -> Iterator[tuple[int, Iterable[Any], bool]]:
