@@ -41,6 +41,7 @@ import urllib3.util.connection
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django_vox.models import Template
+from django_vox.registry import objects as vox_registry
 
 from testsite.blog.models import Article
 from testsite.redis_server import RedisError, RedisServer
@@ -529,3 +530,16 @@ def no_connect(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     return attempts
+
+
+@pytest.fixture
+def register(db):
+    """register(Model, Registration, regex): django-vox's registry, for one test."""
+    saved = dict(vox_registry)
+
+    def add(model, registration, regex):
+        vox_registry.add(model, registration, regex=regex)
+
+    yield add
+    vox_registry.clear()
+    vox_registry.update(saved)

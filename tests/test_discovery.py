@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
-from django_vox.registry import objects as registry
 
 from testsite.blog.models import Article
 from testsite.blog.vox import AuthorVox
@@ -32,19 +31,6 @@ def finger(client, *resources, **params):
 
 def links_by_rel(jrd):
     return {link["rel"]: link for link in jrd["links"]}
-
-
-@pytest.fixture
-def register(db):
-    """register(Model, Registration, regex): changed for one test, then restored."""
-    saved = dict(registry)
-
-    def add(model, registration, regex):
-        registry.add(model, registration, regex=regex)
-
-    yield add
-    registry.clear()
-    registry.update(saved)
 
 
 # --- WebFinger: the document -------------------------------------------------

@@ -103,21 +103,6 @@ def test_first_row_by_a_field_that_is_not_unique_is_the_lowest_pk(make_user):
 # --- the short paths of the hot loop ------------------------------------------
 
 
-@pytest.fixture
-def register(db):
-    """register(Model, Registration, regex): changed for one test, then restored."""
-    from django_vox.registry import objects as registry
-
-    saved = dict(registry)
-
-    def add(model, registration, regex):
-        registry.add(model, registration, regex=regex)
-
-    yield add
-    registry.clear()
-    registry.update(saved)
-
-
 @pytest.mark.parametrize(
     "address",
     [
