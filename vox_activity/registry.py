@@ -111,15 +111,8 @@ def first_row(route: RouteMatch) -> Model | None:
 @functools.cache
 def _unique_lookup(model: type[Model], names: tuple[str, ...]) -> bool:
     """Does a filter on ``names`` (all of them) match one row at most?"""
-    for name in names:
-        if name == "pk":
-            return True
-        try:
-            if getattr(model._meta.get_field(name), "unique", False):
-                return True
-        except FieldDoesNotExist:  # a lookup across a relation: "user__name"
-            continue
-    return False
+    # A lookup across a relation ("user__name") has no field here: not unique.
+    return any(getattr(_model_field(model, name), "unique", False) for name in names)
 
 
 def registration_for(instance_or_model: Any) -> Any:
@@ -415,9 +408,8 @@ def _resolve_by_field(
     """Rows of ``model`` whose ``name`` is a captured value, into ``resolved``."""
     model_field = _model_field(model, name)
     if model_field is None:  # a lookup across a relation ("user__name"): the ORM's way
-        keys = [((name, value),) for value in by_value]
         by_key = {((name, value),): iris for value, iris in by_value.items()}
-        _resolve_by_keys(model, by_key, keys_only, resolved, keys)
+        _resolve_by_keys(model, by_key, keys_only, resolved)
         return
     if not isinstance(model_field, (CharField, TextField)):
         by_value = _to_field_values(model_field, by_value)
@@ -470,10 +462,9 @@ def _resolve_by_keys(
     by_key: dict[Any, list[str]],
     keys_only: bool,
     resolved: dict[str, Model | ActorRef],
-    keys: list[tuple] | None = None,
 ) -> None:
     """Rows matching several captured fields each (``OR``-ed), into ``resolved``."""
-    keys = keys if keys is not None else list(by_key)
+    keys = list(by_key)
     fields = [name for name, _ in keys[0]]
     rows = _fetch(model, keys, fields if keys_only else None)
     for row in rows:

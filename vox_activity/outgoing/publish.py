@@ -93,30 +93,34 @@ class _OwnerKeys:
     size follows the largest key (12.5 KB for keys below 100,000), not the
     number of recipients, so memory stays flat.  Keys that are not small
     non-negative integers (text, UUIDs, huge ids) are kept as they come,
-    and ``distinct`` turns False.
+    and the bitmap is dropped: ``seen`` is None from then on.
     """
 
-    __slots__ = ("distinct", "keys", "seen")
+    __slots__ = ("keys", "seen")
 
     def __init__(self) -> None:
         self.keys: array[int] | list[str] = array("q")
-        self.seen = bytearray()
-        self.distinct = True
+        self.seen: bytearray | None = bytearray()
+
+    @property
+    def distinct(self) -> bool:
+        """Is each key kept once (is the bitmap still there)?"""
+        return self.seen is not None
 
     def extend(self, pks: list[Any]) -> None:
         keys = self.keys
         if isinstance(keys, array) and not all(type(pk) is int for pk in pks):
             keys = self.keys = [str(key) for key in keys]
         if isinstance(keys, list):
-            self._give_up_distinct()
+            self.seen = None
             keys.extend(str(pk) for pk in pks)
             return
-        if self.distinct and (min(pks) < 0 or max(pks) >= BITMAP_KEYS):
-            self._give_up_distinct()
-        if not self.distinct:
+        seen = self.seen
+        if seen is not None and (min(pks) < 0 or max(pks) >= BITMAP_KEYS):
+            seen = self.seen = None
+        if seen is None:
             keys.extend(pks)
             return
-        seen = self.seen
         needed = (max(pks) >> 3) + 1
         if len(seen) < needed:
             seen.extend(bytes(needed - len(seen)))
@@ -126,10 +130,6 @@ class _OwnerKeys:
             if not seen[byte] & bit:
                 seen[byte] |= bit
                 append(pk)
-
-    def _give_up_distinct(self) -> None:
-        self.distinct = False
-        self.seen = bytearray()
 
 
 class LocalRecipients:
