@@ -1,7 +1,9 @@
 """``resolve_local_actors``: recipient IRIs to local actors, in bulk.
 
 The fan-out's hot loop (one pass over every recipient IRI, one query per
-model): what it keeps, what it leaves out, and what stands for a row.
+model): what it keeps, what it leaves out, and what stands for a row; and
+``local_actor_keys``, its keys-only twin for fan-outs, which must name the
+same actors.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from vox_activity.registry import (
     RouteMatch,
     _unique_lookup,
     first_row,
+    local_actor_keys,
     resolve_local_actors,
 )
 
@@ -162,3 +165,108 @@ def test_an_optional_group_that_took_nothing_names_no_one(alice, register):
     assert list(resolve_local_actors([f"{SITE}/people/alice"])) == [
         f"{SITE}/people/alice"
     ]
+
+
+# --- local_actor_keys: the same actors, as keys -------------------------------
+
+
+def keys_as_resolved(iris: list[str]) -> tuple[dict, list[str]]:
+    """What ``local_actor_keys`` must answer, derived from resolve_local_actors."""
+    resolved = resolve_local_actors(iris)
+    keys: dict = {}
+    for actor in dict.fromkeys(resolved.values()):
+        model = actor.model if isinstance(actor, ActorRef) else actor.__class__
+        keys.setdefault(model, []).append(actor.pk)
+    return keys, [a for a in dict.fromkeys(iris) if a not in resolved]
+
+
+def sorted_keys(keys: dict) -> dict:
+    return {model: sorted(pks) for model, pks in keys.items() if pks}
+
+
+def test_keys_are_the_resolved_actors_and_the_rest_keep_their_order(alice, bob):
+    addresses = [
+        "https://remote.example/~zed/",
+        iri("bob"),
+        iri("nobody"),
+        iri("alice"),
+        iri("bob"),  # twice
+        iri("alice") + "?x=1",  # another spelling of the same actor
+        "https://www.w3.org/ns/activitystreams#Public",
+        f"{SITE}/articles/hello/",
+    ]
+    keys, others = local_actor_keys(addresses)
+    assert sorted_keys(keys) == {User: sorted([alice.pk, bob.pk])}
+    assert others == [
+        "https://remote.example/~zed/",
+        iri("nobody"),
+        "https://www.w3.org/ns/activitystreams#Public",
+        f"{SITE}/articles/hello/",
+    ]
+    expected_keys, expected_others = keys_as_resolved(addresses)
+    assert sorted_keys(keys) == sorted_keys(expected_keys)
+    assert others == expected_others
+
+
+def test_keys_with_a_registration_that_hides_rows(alice, bob, monkeypatch):
+    from testsite.blog.vox import AuthorVox
+
+    monkeypatch.setattr(
+        AuthorVox, "has_activity_endpoint", lambda self, user: user.username != "bob"
+    )
+    keys, others = local_actor_keys([iri("alice"), iri("bob")])
+    assert sorted_keys(keys) == {User: [alice.pk]}
+    assert others == [iri("bob")]
+
+
+def test_keys_of_an_actor_address_need_no_query(alice):
+    from vox_activity.registration import ActorAddress
+
+    address = ActorAddress(iri("alice"), alice)
+    with CaptureQueriesContext(connection) as queries:
+        keys, others = local_actor_keys([address, "https://remote.example/~x/"])
+    assert len(queries) == 0
+    assert sorted_keys(keys) == {User: [alice.pk]}
+    assert others == ["https://remote.example/~x/"]
+
+
+def test_keys_through_a_route_with_several_groups(alice, bob, register):
+    from testsite.blog.vox import AuthorVox
+
+    register(User, AuthorVox, r"^people/(?P<pk>\d+)/(?P<username>\w+)/$")
+    addresses = [
+        f"{SITE}/people/{alice.pk}/alice/",
+        f"{SITE}/people/{bob.pk}/alice/",  # no such row
+        f"{SITE}/people/{bob.pk}/bob/",
+    ]
+    keys, others = local_actor_keys(addresses)
+    assert sorted_keys(keys) == {User: sorted([alice.pk, bob.pk])}
+    assert others == [addresses[1]]
+    assert (sorted_keys(keys), others) == (
+        sorted_keys(keys_as_resolved(addresses)[0]),
+        keys_as_resolved(addresses)[1],
+    )
+
+
+def test_keys_cost_one_query_however_many_iris(make_user):
+    users = [make_user(f"k{n}") for n in range(30)]
+    with CaptureQueriesContext(connection) as queries:
+        keys, others = local_actor_keys([iri(u.username) for u in users])
+    assert len(queries) == 1
+    assert sorted(keys[User]) == sorted(u.pk for u in users)
+    assert others == []
+
+
+def test_an_iri_that_two_rows_answer_gives_one_of_them(make_user, register):
+    """A route on a field that is not unique: one actor per IRI, as resolved."""
+    from testsite.blog.vox import AuthorVox
+
+    register(User, AuthorVox, r"^named/(?P<first_name>\w+)/$")
+    same = {
+        make_user("one", first_name="Same").pk,
+        make_user("two", first_name="Same").pk,
+    }
+    keys, others = local_actor_keys([f"{SITE}/named/Same/"])
+    assert len(keys[User]) == 1
+    assert set(keys[User]) <= same
+    assert others == []

@@ -6,15 +6,16 @@ A local actor is an instance of a model registered with django-vox's
 reverse of that regex made absolute; its endpoints hang below it
 (``/~alice/`` → ``/~alice/inbox``).
 
-Recipient lists are resolved with :func:`resolve_local_actors`, which costs
-one query per registered model, however many IRIs it is given.
+Recipient lists are resolved with :func:`resolve_local_actors` (or, for a
+fan-out, :func:`local_actor_keys`), which costs one query per registered
+model, however many IRIs it is given.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -304,7 +305,69 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
     (per :data:`_IN_CHUNK` values).  Where every row of a model is an actor
     (ActorRegistration's default), only keys are read and :class:`ActorRef`
     stands for the row: a notification to 10,000 users must not build
-    10,000 user objects a second time.
+    10,000 user objects a second time.  (A fan-out needs only the keys:
+    :func:`local_actor_keys`.)
+    """
+    resolved: dict[str, Model | ActorRef] = {}
+    for found in _found_actors(list(dict.fromkeys(iris))):
+        model, keys_only, iris_of = found.model, found.keys_only, found.iris
+        for actor, value in found.rows:
+            if keys_only:
+                actor = ActorRef(model, actor)
+            for iri in iris_of.get(value, ()):
+                resolved.setdefault(iri, actor)
+    return resolved
+
+
+def local_actor_keys(
+    iris: Iterable[str],
+) -> tuple[dict[type[Model], list[Any]], list[str]]:
+    """The primary keys of the local actors ``iris`` name, and the other IRIs.
+
+    The same actors as :func:`resolve_local_actors` (an IRI names at most
+    one), as ``{model: [primary key, ...]}``, with the IRIs that name none
+    in their given order: what a fan-out needs, without an
+    :class:`ActorRef` or a dictionary entry per recipient (100,000
+    recipients: about 0.3 s less, measured).
+    """
+    wanted = list(dict.fromkeys(iris))
+    keys: dict[type[Model], list[Any]] = {}
+    resolved: set[str] = set()
+    for found in _found_actors(wanted):
+        iris_of = found.iris
+        pks = keys.setdefault(found.model, []) if found.keys_only else None
+        for actor, value in found.rows:
+            fresh = False
+            for iri in iris_of.get(value, ()):
+                if iri not in resolved:
+                    resolved.add(iri)
+                    fresh = True
+            if not fresh:  # its IRIs went to an actor found before
+                continue
+            if pks is not None:
+                pks.append(actor)
+            else:
+                keys.setdefault(actor.__class__, []).append(actor.pk)
+    return keys, [iri for iri in wanted if iri not in resolved]
+
+
+@dataclass(slots=True)
+class _Found:
+    """The rows one query found, each with the value its IRIs captured.
+
+    ``rows`` are ``(primary key, value)`` pairs where ``keys_only`` (every
+    row of ``model`` is an actor), else ``(instance, value)`` pairs of the
+    rows :func:`is_actor` accepts.  ``iris`` maps each value to its IRIs.
+    """
+
+    model: type[Model]
+    keys_only: bool
+    iris: dict[Any, list[str]]
+    rows: list[tuple[Any, Any]]
+
+
+def _found_actors(iris: list[str]) -> Iterator[_Found]:
+    """The local actors the distinct ``iris`` name, a query's worth at a time.
 
     This is the fan-out's hot loop (one pass per recipient IRI), so the
     common shapes take short paths: an IRI that starts with the site's
@@ -313,21 +376,19 @@ def resolve_local_actors(iris: Iterable[str]) -> dict[str, Model | ActorRef]:
     named group keys its IRIs by that value alone; and the values go to the
     database as one parameter (:class:`~vox_activity.lookups.AnyOf`).
     """
-    resolved: dict[str, Model | ActorRef] = {}
     addresses = []
-    for iri in dict.fromkeys(iris):
+    for iri in iris:
         if isinstance(iri, ActorAddress):  # the actor comes with it
-            resolved[str(iri)] = iri.actor
+            actor, key = iri.actor, str(iri)
+            yield _Found(actor.__class__, False, {key: [key]}, [(actor, key)])
         elif isinstance(iri, str):
             addresses.append(iri)
-    wanted = _match_routes(addresses)
-    for model, match in wanted.items():
+    for model, match in _match_routes(addresses).items():
         keys_only = _always_actor(_registry()[model].registration)
         if match.group is not None:
-            _resolve_by_field(model, match.group, match.iris, keys_only, resolved)
+            yield from _found_by_field(model, match.group, match.iris, keys_only)
         else:
-            _resolve_by_keys(model, match.iris, keys_only, resolved)
-    return resolved
+            yield from _found_by_keys(model, match.iris, keys_only)
 
 
 @dataclass
@@ -398,18 +459,14 @@ def _match_routes(iris: Iterable[str]) -> dict[type[Model], _Matched]:
     return {model: match for model, match in wanted.items() if match.iris}
 
 
-def _resolve_by_field(
-    model: type[Model],
-    name: str,
-    by_value: dict[Any, list[str]],
-    keys_only: bool,
-    resolved: dict[str, Model | ActorRef],
-) -> None:
-    """Rows of ``model`` whose ``name`` is a captured value, into ``resolved``."""
+def _found_by_field(
+    model: type[Model], name: str, by_value: dict[Any, list[str]], keys_only: bool
+) -> Iterator[_Found]:
+    """Rows of ``model`` whose field ``name`` holds a captured value."""
     model_field = _model_field(model, name)
     if model_field is None:  # a lookup across a relation ("user__name"): the ORM's way
         by_key = {((name, value),): iris for value, iris in by_value.items()}
-        _resolve_by_keys(model, by_key, keys_only, resolved)
+        yield from _found_by_keys(model, by_key, keys_only)
         return
     if not isinstance(model_field, (CharField, TextField)):
         by_value = _to_field_values(model_field, by_value)
@@ -418,14 +475,10 @@ def _resolve_by_field(
     for start in range(0, len(values), _IN_CHUNK):
         rows = manager.filter(AnyOf(F(name), values[start : start + _IN_CHUNK]))
         if keys_only:
-            for pk, value in rows.values_list("pk", name):
-                for iri in by_value.get(value, ()):
-                    resolved.setdefault(iri, ActorRef(model, pk))
-            continue
-        for row in rows:
-            for iri in by_value.get(getattr(row, name), ()):
-                if iri not in resolved and is_actor(row):
-                    resolved[iri] = row
+            found = list(rows.values_list("pk", name))
+        else:
+            found = [(row, getattr(row, name)) for row in rows if is_actor(row)]
+        yield _Found(model, keys_only, by_value, found)
 
 
 def _model_field(model: type[Model], name: str) -> Any:
@@ -457,27 +510,20 @@ def _to_field_values(
     return converted
 
 
-def _resolve_by_keys(
-    model: type[Model],
-    by_key: dict[Any, list[str]],
-    keys_only: bool,
-    resolved: dict[str, Model | ActorRef],
-) -> None:
-    """Rows matching several captured fields each (``OR``-ed), into ``resolved``."""
+def _found_by_keys(
+    model: type[Model], by_key: dict[Any, list[str]], keys_only: bool
+) -> Iterator[_Found]:
+    """Rows matching several captured fields each (``OR``-ed)."""
     keys = list(by_key)
     fields = [name for name, _ in keys[0]]
-    rows = _fetch(model, keys, fields if keys_only else None)
-    for row in rows:
+    found: list[tuple[Any, Any]] = []
+    for row in _fetch(model, keys, fields if keys_only else None):
         if keys_only:
             pk, *values = row
-            key = tuple(zip(fields, map(str, values), strict=True))
-            actor: Model | ActorRef = ActorRef(model, pk)
-        else:
-            key = tuple((f, str(getattr(row, f))) for f in fields)
-            actor = row
-        for iri in by_key.get(key, ()):
-            if iri not in resolved and (keys_only or is_actor(row)):
-                resolved[iri] = actor
+            found.append((pk, tuple(zip(fields, map(str, values), strict=True))))
+        elif is_actor(row):
+            found.append((row, tuple((f, str(getattr(row, f))) for f in fields)))
+    yield _Found(model, keys_only, by_key, found)
 
 
 def _lookup_key(kwargs: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
@@ -570,6 +616,7 @@ __all__ = [
     "instance_actor_iri",
     "is_actor",
     "key_id",
+    "local_actor_keys",
     "local_object",
     "match_path",
     "registration_for",

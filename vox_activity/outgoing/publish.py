@@ -32,6 +32,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -56,7 +57,7 @@ from vox_activity.registry import (
     ActorRef,
     actor_for_iri,
     federated_username,
-    resolve_local_actors,
+    local_actor_keys,
 )
 from vox_activity.site import absolute_iri, local_path, site_domain
 
@@ -157,9 +158,14 @@ class LocalRecipients:
             if pks is None:
                 pks = found[model] = []
             pks.append(pk)
-        for model, pks in found.items():
-            type_id = ContentType.objects.get_for_model(model).pk  # cached
-            self._keys.setdefault(type_id, _OwnerKeys()).extend(pks)
+        self.add_keys(found)
+
+    def add_keys(self, keys: dict[type[Model], list[Any]]) -> None:
+        """Remember actors by primary key: ``{model: [key, ...]}``."""
+        for model, pks in keys.items():
+            if pks:
+                type_id = ContentType.objects.get_for_model(model).pk  # cached
+                self._keys.setdefault(type_id, _OwnerKeys()).extend(pks)
 
     def by_type(self) -> Iterator[tuple[int, Iterable[Any], bool]]:
         """``(content type id, keys, whether each key is there once)`` triples."""
@@ -216,11 +222,11 @@ def plan_publication(
     local = LocalRecipients()
     not_local: dict[str, None] = {}  # remote, Public, collections, unknown
     for chunk in _chunks(wanted, RECIPIENT_CHUNK):
-        resolved = resolve_local_actors(chunk)
-        local.add(resolved.values())
-        not_local.update((iri, None) for iri in chunk if iri not in resolved)
+        keys, others = local_actor_keys(chunk)
+        local.add_keys(keys)
+        not_local.update(dict.fromkeys(others))
     for chunk in _chunks(local_followers(not_local), RECIPIENT_CHUNK):
-        local.add(resolve_local_actors(chunk).values())
+        local.add_keys(local_actor_keys(chunk)[0])
     others = list(not_local)
     if others and not _federates(iri_of(data.get("actor"))):
         logger.warning(
