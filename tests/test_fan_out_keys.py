@@ -133,3 +133,47 @@ def test_a_fan_out_with_repeated_recipients_writes_each_once(make_user):
         {**note, "actor": iris[0]}, [*iris, iris[1], "http://testserver/~reader1/"]
     )
     assert owners(activity) == sorted(str(u.pk) for u in users)
+
+
+def test_fill_by_model_keeps_each_owner_once(activity, alice, bob):
+    written = InboxItem.objects.fill_by_model(
+        activity, {User: [alice.pk, bob.pk, alice.pk, str(alice.pk)]}
+    )
+    assert written == 2
+    assert owners(activity) == sorted([str(alice.pk), str(bob.pk)])
+
+
+def test_models_of_one_owner_type_are_filled_as_one(activity, alice, monkeypatch):
+    """Two models with one content type (proxies) must not write a key twice."""
+    from django.contrib.auth.models import Group
+
+    user_type = ContentType.objects.get_for_model(User)
+    real = ContentType.objects.get_for_model
+    monkeypatch.setattr(
+        ContentType.objects,
+        "get_for_model",
+        lambda model, *a, **k: user_type if model is Group else real(model, *a, **k),
+    )
+    written = InboxItem.objects.fill_by_model(
+        activity, {User: [alice.pk], Group: [alice.pk, 99]}
+    )
+    assert written == 2
+    assert owners(activity) == sorted([str(alice.pk), "99"])
+
+
+def test_the_inbox_path_resolves_its_recipients_to_keys(alice, bob):
+    """Received activities' local recipients: keys, minus the hidden ones."""
+    from vox_activity.incoming.recipients import resolve_owners
+
+    keys = resolve_owners(
+        [
+            "https://testserver/~alice/",
+            "https://testserver/~bob/",
+            "https://testserver/~alice/?again",
+            "https://remote.example/~zed/",
+        ],
+        hidden=["https://testserver/~bob/"],
+    )
+    assert {model: sorted(pks) for model, pks in keys.items() if pks} == {
+        User: [alice.pk]
+    }

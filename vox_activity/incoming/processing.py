@@ -45,7 +45,7 @@ def apply(incoming: Incoming, handler: ActivityHandler) -> Activity:
         "actor_iri", flat=True
     )
     owners = resolve_owners(handler.recipients(incoming), hidden)
-    InboxItem.objects.fill(activity, owners)
+    InboxItem.objects.fill_by_model(activity, owners)
     handler.apply(incoming)
     if handler.calls_object_method:
         call_object_method(incoming)

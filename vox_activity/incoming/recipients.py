@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Model
+
 from vox_activity.models import Activity, StoredObject
-from vox_activity.registry import resolve_local_actors
+from vox_activity.registry import local_actor_keys
 from vox_activity.site import local_path
 
 __all__ = ["local_owner_of", "resolve_owners"]
@@ -35,8 +37,17 @@ def local_owner_of(object_iri: str) -> str | None:
     return about or None
 
 
-def resolve_owners(candidates: Iterable[str], hidden: Iterable[str] = ()) -> list[Any]:
-    """The distinct local actors among ``candidates``, minus ``hidden`` IRIs."""
+def resolve_owners(
+    candidates: Iterable[str], hidden: Iterable[str] = ()
+) -> dict[type[Model], list[Any]]:
+    """The local actors among ``candidates``, minus ``hidden`` IRIs, as keys.
+
+    ``{model: [primary key, ...]}`` (:func:`~vox_activity.registry.local_actor_keys`),
+    for ``InboxItem.objects.fill_by_model()``: a public
+    post from an actor with 100,000 local followers costs no Python object
+    per follower.  A key may repeat (two IRIs of one actor); the fill keeps
+    each once.
+    """
     hidden_set = set(hidden)
-    wanted = [iri for iri in candidates if iri not in hidden_set]
-    return list(dict.fromkeys(resolve_local_actors(wanted).values()))
+    keys, _ = local_actor_keys(iri for iri in candidates if iri not in hidden_set)
+    return keys
