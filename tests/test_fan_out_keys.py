@@ -20,7 +20,6 @@ from vox_activity.models import Activity, InboxItem
 from vox_activity.models import activity as activity_models
 from vox_activity.outgoing import publish as publish_module
 from vox_activity.outgoing.publish import LocalRecipients
-from vox_activity.registry import ActorRef
 
 User = get_user_model()
 
@@ -35,8 +34,8 @@ def user_type() -> int:
 
 def test_integer_keys_are_kept_once_across_calls(db):
     recipients = LocalRecipients()
-    recipients.add([ActorRef(User, 7), ActorRef(User, 3), ActorRef(User, 7)])
-    recipients.add([ActorRef(User, 3), ActorRef(User, 100_000), ActorRef(User, 0)])
+    recipients.add({User: [7, 3, 7]})
+    recipients.add({User: [3, 100_000, 0]})
     assert keys_of(recipients) == [(user_type(), [7, 3, 100_000, 0], True)]
     assert len(recipients) == 4
 
@@ -44,8 +43,8 @@ def test_integer_keys_are_kept_once_across_calls(db):
 @pytest.mark.parametrize("odd", [-1, publish_module.BITMAP_KEYS, 2**62])
 def test_keys_a_bitmap_cannot_hold_are_kept_with_their_repeats(db, odd):
     recipients = LocalRecipients()
-    recipients.add([ActorRef(User, 5), ActorRef(User, 5)])
-    recipients.add([ActorRef(User, odd), ActorRef(User, 5)])
+    recipients.add({User: [5, 5]})
+    recipients.add({User: [odd, 5]})
     ((_, keys, distinct),) = keys_of(recipients)
     assert not distinct
     assert keys == [5, odd, 5]  # the database skips the repeat
@@ -53,14 +52,14 @@ def test_keys_a_bitmap_cannot_hold_are_kept_with_their_repeats(db, odd):
 
 def test_text_keys_are_kept_as_text_with_their_repeats(db):
     recipients = LocalRecipients()
-    recipients.add([ActorRef(User, 1), ActorRef(User, 1)])
-    recipients.add([ActorRef(User, "a1b2"), ActorRef(User, 1)])
+    recipients.add({User: [1, 1]})
+    recipients.add({User: ["a1b2", 1]})
     assert keys_of(recipients) == [(user_type(), ["1", "a1b2", "1"], False)]
 
 
 def test_the_bitmap_follows_the_largest_key_not_the_count(db):
     recipients = LocalRecipients()
-    recipients.add([ActorRef(User, pk) for pk in range(0, 80_000, 8)])
+    recipients.add({User: list(range(0, 80_000, 8))})
     (owner,) = recipients._keys.values()
     assert len(owner.seen) == 79_992 // 8 + 1
 

@@ -42,11 +42,11 @@ def resolve_owners(
 ) -> dict[type[Model], list[Any]]:
     """The local actors among ``candidates``, minus ``hidden`` IRIs, as keys.
 
-    ``{model: [primary key, ...]}`` (:func:`~vox_activity.registry.local_actor_keys`),
-    for ``InboxItem.objects.fill_by_model()``: a public
-    post from an actor with 100,000 local followers costs no Python object
-    per follower.  A key may repeat (two IRIs of one actor); the fill keeps
-    each once.
+    ``{model: [primary key, ...]}``, from
+    :func:`~vox_activity.registry.local_actor_keys`, for
+    ``InboxItem.objects.fill_by_model()``: a public post from an actor with
+    100,000 local followers costs no Python object per follower.  A key may
+    repeat (two IRIs of one actor); the fill keeps each once.
     """
     hidden_set = set(hidden)
     keys, _ = local_actor_keys(iri for iri in candidates if iri not in hidden_set)

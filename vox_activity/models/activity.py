@@ -419,13 +419,14 @@ class InboxItem(ReceivedText, models.Model):
     two checks cost more than the insert itself (measured: 100,000 rows,
     1.4-1.5 s with the activity's constraint, 0.8 s without; 0.8 s more at
     COMMIT with both).  Integrity does not depend on them: every row is
-    written by :meth:`InboxItemManager.fill_keys` or
-    :meth:`~InboxItemManager.fill` in the transaction that stores its
-    activity, and rows go with their activity or content type through
-    Django's ``on_delete=CASCADE`` (the owner itself, a generic relation,
-    never had a constraint).  Neither key has an index of its own: the
-    unique constraint starts with the activity (a fan-out appends to its
-    right edge), and the inbox indexes start with the owner type.
+    written by :meth:`InboxItemManager.fill_keys` (which
+    :meth:`~InboxItemManager.fill` and :meth:`~InboxItemManager.fill_by_model`
+    go through) in the transaction that stores its activity, and rows go
+    with their activity or content type through Django's
+    ``on_delete=CASCADE`` (the owner itself, a generic relation, never had a
+    constraint).  Neither key has an index of its own: the unique constraint
+    starts with the activity (a fan-out appends to its right edge), and the
+    owner's index starts with the owner type.
     """
 
     owner_type = models.ForeignKey(
@@ -462,11 +463,12 @@ class InboxItem(ReceivedText, models.Model):
         indexes = [
             # One index per inbox serves its pages and its unread count: keyset
             # paging reads (owner, id) newest first, and read_at, last in the
-            # key, lets an unread count or "mark all read" read the index
-            # alone (an index-only scan; SQLite's covering index) without a
-            # second B-tree on every row a fan-out writes.  A trailing key
-            # column rather than PostgreSQL's INCLUDE: the same on every
-            # database, and no models.W040 warning on the others.
+            # key, lets an unread count read the index alone (an index-only
+            # scan; SQLite's covering index) and "mark all read" find its
+            # rows in it, without a second B-tree on every row a fan-out
+            # writes.  A trailing key column rather than PostgreSQL's
+            # INCLUDE: the same on every database, and no models.W040
+            # warning on the others.
             models.Index(
                 fields=["owner_type", "owner_id", "-id", "read_at"],
                 name="vox_inbox_owner",

@@ -54,7 +54,6 @@ from vox_activity.protocol.vocabulary import (
     recipients_of,
 )
 from vox_activity.registry import (
-    ActorRef,
     actor_for_iri,
     federated_username,
     local_actor_keys,
@@ -146,22 +145,11 @@ class LocalRecipients:
     def __init__(self) -> None:
         self._keys: dict[int, _OwnerKeys] = {}
 
-    def add(self, actors: Iterable[Any]) -> None:
-        """Remember ``actors`` (model instances or :class:`ActorRef`)."""
-        found: dict[type, list[Any]] = {}
-        for actor in actors:
-            if type(actor) is ActorRef:
-                model, pk = actor
-            else:
-                model, pk = type(actor), actor.pk
-            pks = found.get(model)
-            if pks is None:
-                pks = found[model] = []
-            pks.append(pk)
-        self.add_keys(found)
+    def add(self, keys: dict[type[Model], list[Any]]) -> None:
+        """Remember actors by primary key: ``{model: [key, ...]}``.
 
-    def add_keys(self, keys: dict[type[Model], list[Any]]) -> None:
-        """Remember actors by primary key: ``{model: [key, ...]}``."""
+        (What :func:`~vox_activity.registry.local_actor_keys` gives.)
+        """
         for model, pks in keys.items():
             if pks:
                 type_id = ContentType.objects.get_for_model(model).pk  # cached
@@ -223,10 +211,10 @@ def plan_publication(
     not_local: dict[str, None] = {}  # remote, Public, collections, unknown
     for chunk in _chunks(wanted, RECIPIENT_CHUNK):
         keys, others = local_actor_keys(chunk)
-        local.add_keys(keys)
+        local.add(keys)
         not_local.update(dict.fromkeys(others))
     for chunk in _chunks(local_followers(not_local), RECIPIENT_CHUNK):
-        local.add_keys(local_actor_keys(chunk)[0])
+        local.add(local_actor_keys(chunk)[0])
     others = list(not_local)
     if others and not _federates(iri_of(data.get("actor"))):
         logger.warning(
