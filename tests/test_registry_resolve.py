@@ -242,10 +242,9 @@ def test_keys_through_a_route_with_several_groups(alice, bob, register):
     keys, others = local_actor_keys(addresses)
     assert sorted_keys(keys) == {User: sorted([alice.pk, bob.pk])}
     assert others == [addresses[1]]
-    assert (sorted_keys(keys), others) == (
-        sorted_keys(keys_as_resolved(addresses)[0]),
-        keys_as_resolved(addresses)[1],
-    )
+    expected_keys, expected_others = keys_as_resolved(addresses)
+    assert sorted_keys(keys) == sorted_keys(expected_keys)
+    assert others == expected_others
 
 
 def test_keys_cost_one_query_however_many_iris(make_user):
