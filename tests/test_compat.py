@@ -70,3 +70,26 @@ def test_a_misspelt_inbox_processing_mode_is_an_error_not_sync(settings):
         ImproperlyConfigured, match=r'INBOX_PROCESSING.*"task", "sync".*\'tasks\''
     ):
         get_setting("INBOX_PROCESSING")
+
+
+def test_the_registration_hook_wraps_add_once_and_registers_as_before(register):
+    """A second hook replaces the first; django-vox's add still registers."""
+    from django_vox.registry import Registration
+    from django_vox.registry import objects as vox_registry
+
+    from testsite.blog.models import Article
+    from vox_activity.compat import on_django_vox_registration
+    from vox_activity.profiles import _connect_if_actors
+
+    seen: list[tuple[type, object]] = []
+    try:
+        on_django_vox_registration(lambda model, reg: seen.append(("first", model)))
+        on_django_vox_registration(lambda model, reg: seen.append((model, reg)))
+        register(Article, Registration, r"^articles/(?P<slug>[-\w]+)/$")
+    finally:
+        on_django_vox_registration(_connect_if_actors)
+
+    item = vox_registry[Article]
+    assert seen == [(Article, item.registration)]
+    assert type(item.registration) is Registration
+    assert item.pattern == r"^articles/(?P<slug>[-\w]+)/$"

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.models.signals import pre_delete
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from testsite.blog.models import Article
+from testsite.blog.vox import AuthorVox
 from vox_activity.models import (
     Activity,
     ActorKey,
     Delivery,
     DomainBlock,
     Follow,
+    InboxItem,
     StoredObject,
 )
 from vox_activity.net.signing import signing_key_for
 from vox_activity.outgoing.publish import publish
 from vox_activity.profiles import actor_updated, profile_changed
 from vox_activity.protocol.vocabulary import PUBLIC
+from vox_activity.registration import ActorRegistration
+from vox_activity.registry import is_actor
 
 from .support.constants import AP
 from .support.remote_actors import make_remote
@@ -126,3 +136,103 @@ def test_a_deleted_actor_says_nothing_to_a_blocked_server(alice, db):
     alice.delete()
 
     assert deliveries_of("Delete") == {"https://remote.example/inbox"}
+
+
+def test_a_deleted_actor_takes_its_inbox_along(alice, bob, db):
+    """Every item goes, hidden ones too; bob's inbox stays; a rollback keeps it."""
+    for n, origin in enumerate(("https://remote.example", "https://blocked.example")):
+        activity = Activity.objects.store(
+            {
+                "id": f"{origin}/activities/{n}",
+                "type": "Create",
+                "actor": f"{origin}/users/carol",
+                "object": {"type": "Note", "content": "hello"},
+            },
+            local=False,
+        )
+        InboxItem.objects.fill(activity, [alice, bob])
+    DomainBlock.objects.create(domain="blocked.example")
+    assert InboxItem.objects.for_owner(alice).count() == 1  # one is hidden
+    assert InboxItem.objects.all_of(alice).count() == 2
+
+    pk = alice.pk
+    with pytest.raises(RuntimeError), transaction.atomic():
+        alice.delete()
+        alice.pk = pk  # delete() clears it
+        assert not InboxItem.objects.all_of(alice).exists()
+        raise RuntimeError("roll back")
+    assert InboxItem.objects.all_of(alice).count() == 2
+
+    alice.delete()
+
+    alice.pk = pk  # the same key, as a new row could be given
+    assert not InboxItem.objects.all_of(alice).exists()
+    assert InboxItem.objects.all_of(bob).count() == 2
+
+
+def test_a_row_that_is_no_actor_takes_its_inbox_along(alice, db, monkeypatch):
+    """A row the registration hides is no actor; its items from before go."""
+    activity = Activity.objects.store(
+        {
+            "id": "https://remote.example/activities/1",
+            "type": "Create",
+            "actor": "https://remote.example/users/carol",
+            "object": {"type": "Note", "content": "hello"},
+        },
+        local=False,
+    )
+    InboxItem.objects.fill(activity, [alice])
+    monkeypatch.setattr(AuthorVox, "has_activity_endpoint", lambda self, row: False)
+    assert not is_actor(alice)
+
+    alice.delete()
+
+    assert not InboxItem.objects.exists()
+    assert not Activity.objects.filter(type="Delete").exists()
+
+
+def received(n: int = 1) -> Activity:
+    return Activity.objects.store(
+        {
+            "id": f"https://remote.example/activities/{n}",
+            "type": "Create",
+            "actor": "https://remote.example/users/carol",
+            "object": {"type": "Note", "content": "hello"},
+        },
+        local=False,
+    )
+
+
+def test_an_actor_model_registered_after_startup_is_watched(register, article, db):
+    """The receiver is connected for models registered after ``ready()`` too."""
+    register(Article, ActorRegistration, r"^articles/(?P<slug>[-\w]+)/$")
+    InboxItem.objects.fill(received(), [article])
+
+    article.delete()
+
+    (delete,) = Activity.objects.filter(type="Delete", local=True)
+    assert delete.data["object"] == "https://testserver/articles/hello/"
+    assert not InboxItem.objects.exists()
+
+
+def test_a_fanned_out_activity_is_deleted_without_loading_its_inbox_items(alice, db):
+    """No receiver for every model: Django deletes the items in one statement.
+
+    A ``pre_delete`` receiver for every model would make Django load each
+    inbox item of a deleted activity (100,000 after a large fan-out), and
+    each row a site deletes of any model, to send it the signal.
+    """
+    activity = received()
+    owners = {get_user_model(): list(range(10**6, 10**6 + 500))}
+    assert InboxItem.objects.fill_by_model(activity, owners) == 500
+    table = InboxItem._meta.db_table
+
+    with CaptureQueriesContext(connection) as queries:
+        activity.delete()
+
+    on_items = [q["sql"] for q in queries if table in q["sql"]]
+    assert len(on_items) == 1, on_items
+    assert on_items[0].startswith("DELETE"), on_items
+    assert not InboxItem.objects.exists()
+    assert not pre_delete.has_listeners(InboxItem)
+    assert not pre_delete.has_listeners(Activity)

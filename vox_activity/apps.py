@@ -23,12 +23,12 @@ class VoxActivityConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: these modules import models, which
         # the app registry only allows once apps are ready.
-        from django.db.models.signals import pre_delete
-
         from vox_activity import checks  # noqa: F401  (registers the checks)
         from vox_activity.incoming import tasks  # noqa: F401  (its sweeper)
-        from vox_activity.profiles import on_pre_delete
+        from vox_activity.profiles import connect_actor_deletions
 
         align_django_vox_migration_state()
-        # Deleting a local actor tells the servers that know it (profiles.py).
-        pre_delete.connect(on_pre_delete, dispatch_uid="vox_activity.actor_deleted")
+        # Deleting a local actor tells the servers that know it, and takes
+        # its inbox along (profiles.py); each actor model, registered before
+        # or after this runs.
+        connect_actor_deletions()

@@ -16,19 +16,25 @@ when this app's ``apps`` module is imported, which Django does for every
 installed app before it imports any app's models, so the aliases exist before
 ``django_vox.models`` is imported.  (django-vox's declared dependency on
 ``august`` is handled at install time instead; see ``requirements/overrides.txt``.)
+django-vox's registry has no way to say a model was registered, so
+:func:`on_django_vox_registration` adds one to its ``add``.
 
 This is the only module that patches anything outside this package.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 __all__ = [
     "DJANGO_VOX_ALIASES",
     "align_django_vox_migration_state",
     "install_django_vox_aliases",
+    "on_django_vox_registration",
     "tasks_module",
 ]
 
@@ -80,6 +86,30 @@ def align_django_vox_migration_state() -> None:
 
     field.deconstruct = deconstruct
     field._vox_activity_aligned = True
+
+
+def on_django_vox_registration(callback: Callable[[type, Any], None]) -> None:
+    """Call ``callback(model, registration)`` for each model registered later.
+
+    django-vox's registry (``django_vox.registry.objects``, a dict) is filled
+    by its ``add`` from any app's ``ready()`` or module, before or after
+    this app's; it sends nothing when it is.  So ``add`` of that one object
+    (not of its class) is wrapped to call ``callback`` after it.  Models
+    already registered are the caller's to walk.  Idempotent: a second call
+    replaces the callback rather than wrapping twice.
+    """
+    from django_vox.registry import objects
+
+    original = getattr(objects.add, "_vox_activity_original", objects.add)
+
+    @functools.wraps(original)
+    def add(cls: type, *args: Any, **kwargs: Any) -> Any:
+        result = original(cls, *args, **kwargs)
+        callback(cls, objects[cls].registration)
+        return result
+
+    add._vox_activity_original = original  # type: ignore[attr-defined]
+    objects.add = add
 
 
 def tasks_module() -> ModuleType:

@@ -12,8 +12,9 @@ only every day or so).  So:
   every server that knows it (its remote followers, the remote actors it
   follows, and the inboxes it ever delivered to), signed with its key, and
   its IRI answers ``410 Gone`` with a ``Tombstone`` from then on.  This is
-  automatic (a ``pre_delete`` receiver for every actor model, connected by
-  :mod:`vox_activity.apps`); :func:`actor_deleted` does it by hand.
+  automatic (a ``pre_delete`` receiver for each actor model, connected by
+  :func:`connect_actor_deletions`); :func:`actor_deleted` does it by hand.
+  The deleted row's inbox items are removed with it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ import logging
 from typing import Any
 
 from django.db.models import Model, Q
+from django.db.models.signals import pre_delete
 from django.dispatch import Signal, receiver
 
+from vox_activity.compat import on_django_vox_registration
 from vox_activity.models import (
     ActorKey,
     Delivery,
     Follow,
+    InboxItem,
     RemoteActor,
     StoredObject,
 )
@@ -35,7 +39,14 @@ from vox_activity.outgoing.documents import actor_document
 from vox_activity.outgoing.publish import publish
 from vox_activity.protocol.vocabulary import PUBLIC
 from vox_activity.registration import hook
-from vox_activity.registry import actor_iri, followers_iri, is_actor, registration_for
+from vox_activity.registry import (
+    actor_iri,
+    declares_actors,
+    followers_iri,
+    is_actor,
+    registered_models,
+    registration_for,
+)
 
 __all__ = ["actor_deleted", "actor_updated", "profile_changed"]
 
@@ -99,7 +110,40 @@ def actor_deleted(instance: Any) -> None:
     logger.info("Deleted actor %s: Delete sent to %d server(s).", iri, len(inboxes))
 
 
+def connect_actor_deletions() -> None:
+    """Connect :func:`on_pre_delete` to each model registered as actors.
+
+    Called from :mod:`vox_activity.apps`, for the models registered by then
+    and, through :func:`~vox_activity.compat.on_django_vox_registration`,
+    for those registered after.  Per model, not for every model: a
+    ``pre_delete`` receiver for a model makes Django load each row it
+    deletes (and each row a delete cascades to) to send it the signal,
+    where it would otherwise delete in one statement.  A receiver for every
+    model would do that to all of a site's models, and to the 100,000
+    inbox items of a fanned-out activity.
+    """
+    for model, registration in registered_models():
+        _connect_if_actors(model, registration)
+    on_django_vox_registration(_connect_if_actors)
+
+
+def _connect_if_actors(model: type[Model], registration: Any) -> None:
+    if declares_actors(registration):
+        pre_delete.connect(on_pre_delete, sender=model, dispatch_uid=__name__)
+
+
 def on_pre_delete(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    """Connected to ``pre_delete`` for every model: actors say goodbye."""
-    if registration_for(instance) is not None and is_actor(instance):
+    """Connected to ``pre_delete`` of actor models: actors say goodbye.
+
+    The inbox of a deleted row of an actor model goes with it (also a row
+    that ``is_actor`` no longer counts, which may have items from before):
+    nothing could show it again, and a new row given the same primary key
+    would inherit it.  In the deleting transaction, so a rolled back delete
+    keeps it.
+    """
+    registration = registration_for(instance)
+    if registration is None or not declares_actors(registration):
+        return
+    if is_actor(instance):
         actor_deleted(instance)
+    InboxItem.objects.all_of(instance).delete()

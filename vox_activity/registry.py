@@ -83,6 +83,11 @@ def declares_actors(registration: Any) -> bool:
     return method is not Registration.has_activity_endpoint
 
 
+def registered_models() -> list[tuple[type[Model], Any]]:
+    """(model, registration) of every model in django-vox's registry now."""
+    return [(model, item.registration) for model, item in _registry().items()]
+
+
 def actor_models() -> list[tuple[type[Model], Any]]:
     """(model, registry item) of every model registered with a URL as actors."""
     return [

@@ -245,14 +245,25 @@ class Activity(ReceivedText, models.Model):
 
 class InboxItemQuerySet(models.QuerySet["InboxItem"]):
     def for_owner(self, owner: models.Model) -> InboxItemQuerySet:
-        """Items in the inbox of ``owner`` (any model instance)."""
+        """Items in the inbox of ``owner`` (any model instance) to show.
+
+        What actors of blocked servers sent is left out; :meth:`all_of`
+        has it too.
+        """
+        return self.all_of(owner).without_blocked_servers()
+
+    def all_of(self, owner: models.Model) -> InboxItemQuerySet:
+        """Every item in the inbox of ``owner``, hidden ones included.
+
+        For removing an inbox (a deleted owner's goes with it): items from
+        a blocked server are only hidden, and come back if it is unblocked.
+        """
         if owner is None or owner.pk is None:
             return self.none()
-        items = self.filter(
+        return self.filter(
             owner_type=ContentType.objects.get_for_model(owner),
             owner_id=str(owner.pk),
         )
-        return items.without_blocked_servers()
 
     def without_blocked_servers(self) -> InboxItemQuerySet:
         """Hide what actors of servers the admin blocked sent (DomainBlock)."""
