@@ -24,7 +24,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from vox_activity.models import Activity, InboxItem
+from vox_activity.models import InboxItem
+
+from .support.inbox import stored_create
 
 pytestmark = pytest.mark.django_db
 
@@ -39,15 +41,7 @@ def crowded_table():
     """Rows of other owners, half of them read, and fresh statistics."""
     others = list(range(10**6, 10**6 + OTHER_OWNERS))
     for n in range(OTHER_ACTIVITIES):
-        activity = Activity.objects.store(
-            {
-                "id": f"https://elsewhere.example/activities/{n}",
-                "type": "Create",
-                "actor": "https://elsewhere.example/users/dan",
-                "object": {"type": "Note", "content": f"other {n}"},
-            },
-            local=False,
-        )
+        activity = stored_create(n, origin="https://elsewhere.example")
         InboxItem.objects.fill_by_model(activity, {get_user_model(): others})
     rows = InboxItem.objects.order_by("id").values_list("id", flat=True)
     InboxItem.objects.filter(id__lte=rows[len(rows) // 2]).mark_read()
@@ -58,16 +52,7 @@ def crowded_table():
 @pytest.fixture
 def inbox(crowded_table, alice, bob):
     for n in range(5):
-        activity = Activity.objects.store(
-            {
-                "id": f"https://remote.example/activities/{n}",
-                "type": "Create",
-                "actor": "https://remote.example/users/carol",
-                "object": {"type": "Note", "content": f"note {n}"},
-            },
-            local=False,
-        )
-        InboxItem.objects.fill(activity, [alice, bob])
+        InboxItem.objects.fill(stored_create(n), [alice, bob])
     items = InboxItem.objects.for_owner(alice)
     oldest = items.order_by("id").values_list("id", flat=True)[:2]
     items.filter(id__in=list(oldest)).mark_read()

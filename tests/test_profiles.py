@@ -29,6 +29,7 @@ from vox_activity.registration import ActorRegistration
 from vox_activity.registry import is_actor
 
 from .support.constants import AP
+from .support.inbox import stored_create
 from .support.remote_actors import make_remote
 
 ALICE = "https://testserver/~alice/"
@@ -140,17 +141,8 @@ def test_a_deleted_actor_says_nothing_to_a_blocked_server(alice, db):
 
 def test_a_deleted_actor_takes_its_inbox_along(alice, bob, db):
     """Every item goes, hidden ones too; bob's inbox stays; a rollback keeps it."""
-    for n, origin in enumerate(("https://remote.example", "https://blocked.example")):
-        activity = Activity.objects.store(
-            {
-                "id": f"{origin}/activities/{n}",
-                "type": "Create",
-                "actor": f"{origin}/users/carol",
-                "object": {"type": "Note", "content": "hello"},
-            },
-            local=False,
-        )
-        InboxItem.objects.fill(activity, [alice, bob])
+    for origin in ("https://remote.example", "https://blocked.example"):
+        InboxItem.objects.fill(stored_create(origin=origin), [alice, bob])
     DomainBlock.objects.create(domain="blocked.example")
     assert InboxItem.objects.for_owner(alice).count() == 1  # one is hidden
     assert InboxItem.objects.all_of(alice).count() == 2
@@ -172,16 +164,7 @@ def test_a_deleted_actor_takes_its_inbox_along(alice, bob, db):
 
 def test_a_row_that_is_no_actor_takes_its_inbox_along(alice, db, monkeypatch):
     """A row the registration hides is no actor; its items from before go."""
-    activity = Activity.objects.store(
-        {
-            "id": "https://remote.example/activities/1",
-            "type": "Create",
-            "actor": "https://remote.example/users/carol",
-            "object": {"type": "Note", "content": "hello"},
-        },
-        local=False,
-    )
-    InboxItem.objects.fill(activity, [alice])
+    InboxItem.objects.fill(stored_create(), [alice])
     monkeypatch.setattr(AuthorVox, "has_activity_endpoint", lambda self, row: False)
     assert not is_actor(alice)
 
@@ -191,22 +174,10 @@ def test_a_row_that_is_no_actor_takes_its_inbox_along(alice, db, monkeypatch):
     assert not Activity.objects.filter(type="Delete").exists()
 
 
-def received(n: int = 1) -> Activity:
-    return Activity.objects.store(
-        {
-            "id": f"https://remote.example/activities/{n}",
-            "type": "Create",
-            "actor": "https://remote.example/users/carol",
-            "object": {"type": "Note", "content": "hello"},
-        },
-        local=False,
-    )
-
-
 def test_an_actor_model_registered_after_startup_is_watched(register, article, db):
     """The receiver is connected for models registered after ``ready()`` too."""
     register(Article, ActorRegistration, r"^articles/(?P<slug>[-\w]+)/$")
-    InboxItem.objects.fill(received(), [article])
+    InboxItem.objects.fill(stored_create(), [article])
 
     article.delete()
 
@@ -222,7 +193,7 @@ def test_a_fanned_out_activity_is_deleted_without_loading_its_inbox_items(alice,
     inbox item of a deleted activity (100,000 after a large fan-out), and
     each row a site deletes of any model, to send it the signal.
     """
-    activity = received()
+    activity = stored_create()
     owners = {get_user_model(): list(range(10**6, 10**6 + 500))}
     assert InboxItem.objects.fill_by_model(activity, owners) == 500
     table = InboxItem._meta.db_table

@@ -34,6 +34,7 @@ __all__ = [
     "local_activities",
     "post_ok",
     "publish_article",
+    "stored_create",
 ]
 
 ALICE = f"{SITE}/~alice/"
@@ -103,6 +104,22 @@ def publish_article(slug: str = "hello", actor: str = ALICE) -> Activity:
                 "attributedTo": actor,
             },
         }
+    )
+
+
+def stored_create(n: int = 1, origin: str = "https://remote.example") -> Activity:
+    """A received ``Create`` of a note from ``origin``, stored as the inbox does.
+
+    For tests that fill inboxes directly; ``n`` makes its IRI distinct.
+    """
+    return Activity.objects.store(
+        {
+            "id": f"{origin}/activities/{n}",
+            "type": "Create",
+            "actor": f"{origin}/users/carol",
+            "object": {"type": "Note", "content": f"note {n}"},
+        },
+        local=False,
     )
 
 
